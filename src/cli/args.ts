@@ -1,0 +1,157 @@
+import { parseArgs } from 'node:util';
+import { SigverifyError } from '../index.ts';
+import type { PolicyInput } from '../index.ts';
+
+/**
+ * `sigverify verify` arguments, with cosign's flag names (cosign
+ * `cmd/cosign/cli/options/certificate.go`, `verify.go`), so a
+ * `cosign verify …` command line carries over unchanged.
+ */
+export interface VerifyCommand {
+  readonly command: 'verify';
+  readonly image: string;
+  readonly policy: PolicyInput;
+  /** PEM file given to --key (read by the command, not the parser). */
+  readonly keyPath: string | undefined;
+  readonly trustedRoot: string | undefined;
+  readonly tufCache: string | undefined;
+  readonly allowHttpRegistry: boolean;
+  readonly signatureRepository: string | undefined;
+  readonly output: 'text' | 'json';
+}
+
+export type Command = VerifyCommand | { readonly command: 'help' } | { readonly command: 'version' };
+
+const VERIFY_OPTIONS = {
+  'certificate-identity': { type: 'string' },
+  'certificate-identity-regexp': { type: 'string' },
+  'certificate-oidc-issuer': { type: 'string' },
+  'certificate-oidc-issuer-regexp': { type: 'string' },
+  'certificate-github-workflow-repository': { type: 'string' },
+  'certificate-github-workflow-ref': { type: 'string' },
+  'certificate-github-workflow-sha': { type: 'string' },
+  'certificate-github-workflow-trigger': { type: 'string' },
+  'certificate-github-workflow-name': { type: 'string' },
+  annotations: { type: 'string', short: 'a', multiple: true },
+  key: { type: 'string' },
+  'insecure-ignore-tlog': { type: 'boolean' },
+  'trusted-root': { type: 'string' },
+  'tuf-cache': { type: 'string' },
+  'allow-http-registry': { type: 'boolean' },
+  'signature-repository': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const BOOLEAN_FLAGS = new Set(['--insecure-ignore-tlog', '--allow-http-registry']);
+
+function usage(message: string): SigverifyError {
+  return new SigverifyError('USAGE', message);
+}
+
+/**
+ * cosign (cobra/pflag) accepts `--flag=true|false` for booleans; node's
+ * parseArgs does not, so normalise those forms first.
+ */
+function normaliseBooleans(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const arg of args) {
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    if (eq !== -1 && BOOLEAN_FLAGS.has(name)) {
+      const value = arg.slice(eq + 1);
+      if (value === 'true') out.push(name);
+      else if (value !== 'false') throw usage(`${name} takes true or false, not "${value}"`);
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+/** `-a k=v` may repeat and, like cosign's string-to-string flags, hold `k1=v1,k2=v2`. */
+export function parseAnnotations(values: readonly string[]): Record<string, string> {
+  const annotations: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const value of values) {
+    for (const pair of value.split(',')) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw usage(`annotation "${pair}" must be key=value`);
+      const key = pair.slice(0, eq);
+      if (key in annotations && annotations[key] !== pair.slice(eq + 1)) throw usage(`annotation ${key} is given twice with different values`);
+      annotations[key] = pair.slice(eq + 1);
+    }
+  }
+  return { ...annotations };
+}
+
+export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
+  if (command === 'version' || command === '--version') return { command: 'version' };
+  if (command !== 'verify') throw usage(`unknown command "${command}" (try: sigverify verify IMAGE)`);
+
+  let parsed;
+  try {
+    parsed = parseArgs({ args: normaliseBooleans(rest), options: VERIFY_OPTIONS, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { command: 'help' };
+  if (positionals.length !== 1) throw usage(`verify takes exactly one IMAGE, got ${positionals.length}`);
+  const output = values.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw usage(`--output must be text or json, not "${output}"`);
+
+  const optional = <K extends keyof PolicyInput>(key: K, value: PolicyInput[K] | undefined): Partial<PolicyInput> =>
+    value === undefined ? {} : { [key]: value };
+  const policy: PolicyInput = {
+    ...optional('certificateIdentity', values['certificate-identity']),
+    ...optional('certificateIdentityRegexp', values['certificate-identity-regexp']),
+    ...optional('certificateOidcIssuer', values['certificate-oidc-issuer']),
+    ...optional('certificateOidcIssuerRegexp', values['certificate-oidc-issuer-regexp']),
+    ...optional('githubWorkflowRepository', values['certificate-github-workflow-repository']),
+    ...optional('githubWorkflowRef', values['certificate-github-workflow-ref']),
+    ...optional('githubWorkflowSha', values['certificate-github-workflow-sha']),
+    ...optional('githubWorkflowTrigger', values['certificate-github-workflow-trigger']),
+    ...optional('githubWorkflowName', values['certificate-github-workflow-name']),
+    ...(values.annotations === undefined ? {} : { annotations: parseAnnotations(values.annotations) }),
+    ...(values['insecure-ignore-tlog'] === true ? { ignoreTlogUnsafe: true } : {}),
+  };
+  return {
+    command: 'verify',
+    image: positionals[0] as string,
+    policy,
+    keyPath: values.key,
+    trustedRoot: values['trusted-root'],
+    tufCache: values['tuf-cache'],
+    allowHttpRegistry: values['allow-http-registry'] === true,
+    // cosign's COSIGN_REPOSITORY moves signatures to another repository (cosign-formats §1.1).
+    signatureRepository: values['signature-repository'] ?? (env['COSIGN_REPOSITORY'] || undefined),
+    output,
+  };
+}
+
+export const HELP = `sigverify: verify cosign / Sigstore container image signatures
+
+Usage:
+  sigverify verify IMAGE [flags]      IMAGE is [registry/]repo[:tag][@sha256:…] or oci:DIR[:tag|@sha256:…]
+
+Keyless (both an identity and an issuer flag are required):
+  --certificate-identity S            exact SAN (URI, email or otherName)
+  --certificate-identity-regexp RE    regexp that must match the WHOLE SAN
+  --certificate-oidc-issuer S         exact OIDC issuer
+  --certificate-oidc-issuer-regexp RE regexp that must match the WHOLE issuer
+  --certificate-github-workflow-{repository,ref,sha,trigger,name} S   exact GitHub claims
+Key:
+  --key FILE                          PEM public key (ECDSA P-256/P-384, RSA)
+Both:
+  -a, --annotations k=v               signed annotation that must be present (repeatable)
+  --insecure-ignore-tlog              accept signatures without a Rekor entry
+  --trusted-root FILE                 pinned trusted_root.json (fully offline)
+  --tuf-cache DIR                     TUF cache for the public-good trust root
+  --allow-http-registry               permit plain HTTP to non-loopback registries
+  --signature-repository REPO         read signatures from REPO (also COSIGN_REPOSITORY)
+  -o, --output text|json              json: the versioned result on stdout
+
+Exit codes: 0 verified, 1 not verified, 2 usage error, 3 could not decide.
+`;

@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import {
+  type SignatureOutcome,
+  SigverifyError,
+  type TrustSource,
+  VERSION,
+  type VerificationResult,
+  trustedRootFile,
+  tufTrustRoot,
+  verifyImage,
+} from '../index.ts';
+import { HELP, type VerifyCommand, parseCommand } from './args.ts';
+
+/** Exit codes (stable, documented in the README). */
+export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
+
+interface Io {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const processIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
+
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let command;
+  try {
+    command = parseCommand(argv);
+  } catch (error) {
+    return reportError(error, io, undefined, 'text');
+  }
+  if (command.command === 'help') {
+    io.stdout(HELP);
+    return EXIT.verified;
+  }
+  if (command.command === 'version') {
+    io.stdout(`sigverify ${VERSION}\n`);
+    return EXIT.verified;
+  }
+  return runVerify(command, io);
+}
+
+async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
+  io.stderr(`Verifying signature for ${cmd.image}\n`);
+  try {
+    const publicKey = cmd.keyPath === undefined ? undefined : await readKey(cmd.keyPath);
+    if (cmd.policy.ignoreTlogUnsafe === true) {
+      io.stderr('WARNING: --insecure-ignore-tlog: signatures without a transparency-log entry are accepted\n');
+    }
+    const result = await verifyImage(cmd.image, { ...cmd.policy, ...(publicKey === undefined ? {} : { publicKey }) }, {
+      ...trustOption(cmd),
+      allowHttpRegistry: cmd.allowHttpRegistry,
+      ...(cmd.signatureRepository === undefined ? {} : { signatureRepository: cmd.signatureRepository }),
+    });
+    reportPass(result, io, cmd.output);
+    return EXIT.verified;
+  } catch (error) {
+    return reportError(error, io, cmd.image, cmd.output);
+  }
+}
+
+function trustOption(cmd: VerifyCommand): { trust?: TrustSource } {
+  if (cmd.trustedRoot !== undefined) return { trust: trustedRootFile(cmd.trustedRoot) };
+  // Key mode without the log needs no trust root; otherwise public-good TUF.
+  if (cmd.keyPath !== undefined && cmd.policy.ignoreTlogUnsafe === true) return {};
+  return { trust: tufTrustRoot(cmd.tufCache === undefined ? {} : { cachePath: cmd.tufCache }) };
+}
+
+async function readKey(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new SigverifyError('KEY_INVALID', `cannot read public key ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function signer(s: SignatureOutcome): string {
+  const who = s.publicKey === true ? 'the given public key' : `${s.identity ?? 'unknown'} (issuer ${s.issuer ?? 'unknown'})`;
+  const log = s.tlog === undefined ? 'no transparency-log entry' : `log index ${s.tlog.logIndex} at ${s.tlog.integratedTime}`;
+  return `signed by ${who}, ${log}`;
+}
+
+function reportPass(result: VerificationResult, io: Io, output: 'text' | 'json'): void {
+  for (const s of result.signatures.filter((x) => x.outcome === 'verified')) {
+    io.stderr(`✓ Signature verification PASSED for ${result.pinnedReference}: ${signer(s)}${s.duplicateOf === undefined ? '' : ' (duplicate log entry, counted once)'}\n`);
+  }
+  for (const s of result.signatures.filter((x) => x.outcome !== 'verified')) {
+    io.stderr(`  (${s.outcome}) ${s.origin}: ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}\n`);
+  }
+  io.stdout(output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${result.pinnedReference}\n`);
+}
+
+function reportError(error: unknown, io: Io, image: string | undefined, output: 'text' | 'json'): number {
+  const known = error instanceof SigverifyError;
+  const code = known ? error.code : 'INTERNAL_ERROR';
+  const message = error instanceof Error ? error.message : String(error);
+  const result = known ? (error.details['result'] as VerificationResult | undefined) : undefined;
+  if (image === undefined) {
+    io.stderr(`sigverify: ${message}\n${known && error.kind === 'usage' ? 'Run "sigverify help" for usage.\n' : ''}`);
+  } else {
+    io.stderr(`✗ Signature verification FAILED for ${image}: [${code}] ${message}\n`);
+    for (const s of result?.signatures ?? []) {
+      io.stderr(`  (${s.outcome}) ${s.origin}: ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}\n`);
+    }
+  }
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify({ ...(result ?? { verified: false }), verified: false, error: { code, message } }, null, 2)}\n`);
+  }
+  if (!known) return EXIT.undecided;
+  return error.kind === 'usage' ? EXIT.usage : error.kind === 'unavailable' ? EXIT.undecided : EXIT.notVerified;
+}

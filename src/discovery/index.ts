@@ -1,0 +1,2 @@
+export type { SignatureCandidate } from './candidate.ts';
+export { discoverLegacySignatures, legacySignatureTag } from './legacy.ts';

@@ -1,0 +1,122 @@
+/**
+ * Typed errors. Every failure sigverify reports carries a stable string code;
+ * codes are public API (tests assert them, the CLI maps them to exit codes, the
+ * audit trail records them). Messages are for people: they name the image, the
+ * digest and what to do; the code is for programs.
+ *
+ * Modelled on sigstore-js (`packages/verify/src/error.ts`): one base class, a
+ * closed union of codes, `cause` kept.
+ */
+
+/** What a failure means for the caller; decides the CLI exit code. */
+export type ErrorKind =
+  /** The request itself is malformed (bad reference, contradictory policy): exit 2. */
+  | 'usage'
+  /** The image is not verified (a definite "no"): exit 1. */
+  | 'rejected'
+  /** No decision could be reached (registry or trust root unavailable): exit 3. */
+  | 'unavailable';
+
+/** Every error code, with the kind it belongs to. One table, so a code cannot drift between kinds. */
+export const ERROR_CODES = {
+  // usage
+  USAGE: 'usage',
+  REFERENCE_INVALID: 'usage',
+  POLICY_INVALID: 'usage',
+  KEY_INVALID: 'usage',
+  INSECURE_TRANSPORT: 'usage',
+  DOCKER_CONFIG_INVALID: 'usage',
+
+  // unavailable: no decision possible
+  REGISTRY_UNREACHABLE: 'unavailable',
+  REGISTRY_TIMEOUT: 'unavailable',
+  REGISTRY_HTTP_ERROR: 'unavailable',
+  REGISTRY_AUTH_FAILED: 'unavailable',
+  CREDENTIAL_HELPER_FAILED: 'unavailable',
+  LAYOUT_UNREADABLE: 'unavailable',
+  TRUST_ROOT_UNAVAILABLE: 'unavailable',
+  TRUST_ROOT_INVALID: 'unavailable',
+
+  // rejected: a definite "not verified"
+  IMAGE_NOT_FOUND: 'rejected',
+  DIGEST_MISMATCH: 'rejected',
+  LIMIT_EXCEEDED: 'rejected',
+  MANIFEST_INVALID: 'rejected',
+  BLOB_NOT_FOUND: 'rejected',
+  REDIRECT_REFUSED: 'rejected',
+  NO_SIGNATURES: 'rejected',
+  NO_MATCHING_SIGNATURE: 'rejected',
+} as const satisfies Record<string, ErrorKind>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorDetails {
+  /** The image reference as the caller wrote it, when known. */
+  readonly reference?: string;
+  /** The digest concerned (resolved image digest, blob digest), when known. */
+  readonly digest?: string;
+  /** HTTP status, URL (without credentials), or other machine-readable context. */
+  readonly [key: string]: unknown;
+}
+
+export class SigverifyError extends Error {
+  override readonly name = 'SigverifyError';
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.kind = ERROR_CODES[code];
+    this.details = options.details ?? {};
+  }
+}
+
+export function isSigverifyError(error: unknown, code?: ErrorCode): error is SigverifyError {
+  return error instanceof SigverifyError && (code === undefined || error.code === code);
+}
+
+/**
+ * Why one signature candidate did not verify. Unlike {@link ErrorCode}, these do
+ * not abort verification: they are recorded per signature in the result, and the
+ * image fails with NO_MATCHING_SIGNATURE only when no candidate passes.
+ */
+export const REJECTION_CODES = [
+  'LAYER_MEDIA_TYPE',
+  'LAYER_TOO_LARGE',
+  'LAYER_DIGEST_MISMATCH',
+  'ANNOTATION_INVALID',
+  'PAYLOAD_INVALID',
+  'PAYLOAD_TYPE_MISMATCH',
+  'PAYLOAD_DIGEST_MISMATCH',
+  'TLOG_MISSING',
+  'TLOG_ENTRY_INVALID',
+  'TLOG_KEY_MISMATCH',
+  'TLOG_SIGNATURE_MISMATCH',
+  'TLOG_DUPLICATE',
+  'NO_TRUSTED_TIME',
+  'CERTIFICATE_MISSING',
+  'CERTIFICATE_INVALID',
+  'KEY_MISMATCH',
+  'SIGNATURE_INVALID',
+  'IDENTITY_MISMATCH',
+  'ISSUER_MISMATCH',
+  'ISSUER_AMBIGUOUS',
+  'CLAIM_MISMATCH',
+  'ANNOTATION_MISMATCH',
+  'SIGSTORE_VERIFICATION_FAILED',
+] as const;
+
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
+/** A per-signature failure, raised inside the pipeline and caught into the result. */
+export class SignatureRejected extends Error {
+  override readonly name = 'SignatureRejected';
+  readonly code: RejectionCode;
+
+  constructor(code: RejectionCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Every size, count, redirect and time cap sigverify enforces, in one table.
+ * Nothing a server claims (Content-Length, descriptor sizes) raises a cap; caps
+ * are enforced on the bytes actually received, while streaming.
+ *
+ * Sources for the defaults: cosign reads at most 1000 signature layers
+ * (pkg/oci/remote/signatures.go) and caps attachments at 128 MiB
+ * (COSIGN_MAX_ATTACHMENT_SIZE); the OCI distribution spec recommends
+ * registries accept manifests of at least 4 MiB.
+ */
+export interface Limits {
+  /** Largest manifest or index accepted, in bytes. */
+  readonly maxManifestBytes: number;
+  /** Largest signature payload blob (a `.sig` layer), in bytes. */
+  readonly maxSignatureBlobBytes: number;
+  /** Largest JSON document from a token endpoint or credential helper, in bytes. */
+  readonly maxAuthResponseBytes: number;
+  /** Largest trusted_root.json or public key file read, in bytes. */
+  readonly maxTrustFileBytes: number;
+  /** Largest error body read from a registry (for the message only), in bytes. */
+  readonly maxErrorBodyBytes: number;
+  /** Most layers read from one signature manifest; more is an error, not a truncation. */
+  readonly maxSignatureLayers: number;
+  /** Most entries accepted in an image index. */
+  readonly maxIndexManifests: number;
+  /** Most annotation bytes (keys + values) on one descriptor. */
+  readonly maxAnnotationBytes: number;
+  /** Most HTTP redirects followed for one request. */
+  readonly maxRedirects: number;
+  /** Most retries of one request on 429/5xx/network failure. */
+  readonly maxRetries: number;
+  /** Longest Retry-After honoured, in ms; longer waits fail the request. */
+  readonly maxRetryAfterMs: number;
+  /** First back-off delay, in ms (doubles per retry). */
+  readonly retryBaseDelayMs: number;
+  /** Deadline for one HTTP request, headers and body, in ms. */
+  readonly requestTimeoutMs: number;
+  /** Deadline for one credential helper run, in ms. */
+  readonly credentialHelperTimeoutMs: number;
+  /** Deadline for one whole image verification, in ms. */
+  readonly verificationTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  maxManifestBytes: 4 * 1024 * 1024,
+  maxSignatureBlobBytes: 1024 * 1024,
+  maxAuthResponseBytes: 256 * 1024,
+  maxTrustFileBytes: 4 * 1024 * 1024,
+  maxErrorBodyBytes: 4 * 1024,
+  maxSignatureLayers: 1000,
+  maxIndexManifests: 1000,
+  maxAnnotationBytes: 512 * 1024,
+  maxRedirects: 5,
+  maxRetries: 3,
+  maxRetryAfterMs: 10_000,
+  retryBaseDelayMs: 200,
+  requestTimeoutMs: 30_000,
+  credentialHelperTimeoutMs: 10_000,
+  verificationTimeoutMs: 120_000,
+});
+
+export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
+  return overrides === undefined ? DEFAULT_LIMITS : Object.freeze({ ...DEFAULT_LIMITS, ...overrides });
+}

@@ -1,0 +1,1 @@
+export { type Descriptor, type ImageIndex, type ImageManifest, MEDIA_TYPE, type Manifest, parseManifest } from './manifest.ts';

@@ -1,0 +1,39 @@
+import { SigverifyError } from '../errors.ts';
+
+/**
+ * String matchers for identities and issuers. Exact by default; a regular
+ * expression only when asked for, and then it must match the whole value.
+ * cosign (Go `regexp.MatchString`) and sigstore-js (`String#match`) both
+ * match unanchored, so `…@refs/heads/main` also accepts
+ * `…@refs/heads/main-evil` (cosign-formats §4.6, pitfall 6). We never do.
+ */
+export type Matcher =
+  | { readonly kind: 'exact'; readonly value: string }
+  | { readonly kind: 'regexp'; readonly source: string; readonly regexp: RegExp };
+
+export function exactMatcher(value: string): Matcher {
+  return { kind: 'exact', value };
+}
+
+/**
+ * Compiles `source` as a JavaScript regular expression that must match the
+ * entire value. The source is first compiled on its own: only a well-formed
+ * expression is wrapped, so `a)|(b` cannot escape the anchors.
+ */
+export function regexpMatcher(source: string, field: string): Matcher {
+  try {
+    new RegExp(source, 'u');
+  } catch (cause) {
+    throw new SigverifyError('POLICY_INVALID', `${field}: "${source}" is not a valid regular expression`, { cause });
+  }
+  return { kind: 'regexp', source, regexp: new RegExp(`^(?:${source})$`, 'u') };
+}
+
+export function matches(matcher: Matcher, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return matcher.kind === 'exact' ? matcher.value === value : matcher.regexp.test(value);
+}
+
+export function describeMatcher(matcher: Matcher): string {
+  return matcher.kind === 'exact' ? `"${matcher.value}"` : `/^(?:${matcher.source})$/`;
+}

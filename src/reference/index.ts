@@ -1,0 +1,12 @@
+export { type Digest, digestHex, isDigest, sha256Digest } from './digest.ts';
+export {
+  DOCKER_HUB,
+  type ImageReference,
+  type LayoutReference,
+  type RegistryReference,
+  formatReference,
+  parseReference,
+  parseRegistryReference,
+  pinnedReference,
+  repositoryName,
+} from './reference.ts';

@@ -1,0 +1,35 @@
+import type { Digest } from '../reference/index.ts';
+
+/**
+ * Where OCI content comes from: a remote registry (the distribution API) or a
+ * local OCI image-layout directory. Discovery and verification only see this
+ * interface, so both sources behave alike.
+ *
+ * Hash first, parse second: every implementation returns bytes whose digest it
+ * computed itself; a manifest fetched by digest is checked against that digest
+ * before it is returned (DIGEST_MISMATCH otherwise), and nothing a server
+ * claims (Docker-Content-Digest, Content-Length) is trusted.
+ */
+export interface FetchedManifest {
+  /** sha256 of exactly the bytes received. */
+  readonly digest: Digest;
+  /** The Content-Type the source declared (a hint; the parsed body decides). */
+  readonly contentType: string | undefined;
+  readonly bytes: Uint8Array;
+}
+
+export interface ContentStore {
+  /** Human-readable origin for messages: `ghcr.io/org/app` or `oci:/path/to/layout`. */
+  readonly description: string;
+  /**
+   * Fetches a manifest or index by tag or by digest (`sha256:…`).
+   * Resolves `undefined` when the source says it does not exist (HTTP 404), so a
+   * missing `.sig` tag can mean "no signatures" rather than an error.
+   */
+  getManifest(reference: string): Promise<FetchedManifest | undefined>;
+  /**
+   * Fetches a blob, refusing before download when `expectedSize > maxBytes`,
+   * and failing when the bytes received differ in size or digest.
+   */
+  getBlob(digest: Digest, expectedSize: number, maxBytes: number): Promise<Uint8Array>;
+}

@@ -1,0 +1,2 @@
+export { PUBLIC_GOOD_MIRROR, type TrustSource, type TufOptions, defaultTufCachePath, readCapped, trustedRootFile, tufTrustRoot } from './sources.ts';
+export { type TrustRoot, emptyTrustRoot, parseTrustedRoot } from './trusted-root.ts';

@@ -1,0 +1,73 @@
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { z } from 'zod';
+import { SigverifyError } from '../errors.ts';
+import { parseJson } from '../json/parse.ts';
+import { type Digest, sha256Digest } from '../reference/index.ts';
+
+/**
+ * A loaded trust root: the parsed protobuf-specs TrustedRoot plus where it came
+ * from and the sha256 of its exact bytes, which every result records.
+ */
+export interface TrustRoot {
+  /** Where the material came from, for people: a file path or a TUF mirror. */
+  readonly source: string;
+  /** sha256 of the trusted_root.json bytes (absent for the empty root of key-only mode). */
+  readonly digest: Digest | undefined;
+  readonly trustedRoot: TrustedRoot;
+}
+
+/**
+ * Our own schema check before sigstore-js sees the root. sigstore-js treats a
+ * missing `validFor.start` as the beginning of time (cosign-formats pitfall 14,
+ * conformance case `trust-root-tlog-missing-validity-start_fail`); a key with
+ * no start is malformed, so it is refused here.
+ */
+const ValidFor = z.looseObject({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }).optional() });
+const LogKey = z.looseObject({
+  baseUrl: z.string(),
+  publicKey: z.looseObject({ rawBytes: z.base64().min(1), keyDetails: z.string(), validFor: ValidFor }),
+  logId: z.looseObject({ keyId: z.base64().min(1) }),
+});
+const Authority = z.looseObject({
+  certChain: z.looseObject({ certificates: z.array(z.looseObject({ rawBytes: z.base64().min(1) })).min(1) }),
+  validFor: ValidFor,
+});
+const TrustedRootSchema = z.looseObject({
+  mediaType: z.string().startsWith('application/vnd.dev.sigstore.trustedroot'),
+  tlogs: z.array(LogKey).default([]),
+  ctlogs: z.array(LogKey).default([]),
+  certificateAuthorities: z.array(Authority).default([]),
+  timestampAuthorities: z.array(Authority).default([]),
+});
+
+export function parseTrustedRoot(bytes: Uint8Array, source: string): TrustRoot {
+  const fail = (reason: string, cause?: unknown): SigverifyError =>
+    new SigverifyError('TRUST_ROOT_INVALID', `trusted root from ${source} is invalid: ${reason}`, { cause, details: { source } });
+  parseJson(TrustedRootSchema, bytes, fail);
+  let trustedRoot: TrustedRoot;
+  try {
+    trustedRoot = TrustedRoot.fromJSON(JSON.parse(Buffer.from(bytes).toString('utf8')));
+  } catch (cause) {
+    throw fail('not a TrustedRoot document', cause);
+  }
+  return { source, digest: sha256Digest(bytes), trustedRoot };
+}
+
+/**
+ * Key mode with the transparency log ignored needs no Sigstore trust at all
+ * (cosign#4550): the caller's key is the whole trust. An empty root makes that
+ * explicit instead of loading (and depending on) a TUF repository.
+ */
+export function emptyTrustRoot(): TrustRoot {
+  return {
+    source: 'none (public key only)',
+    digest: undefined,
+    trustedRoot: TrustedRoot.fromJSON({
+      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+      tlogs: [],
+      certificateAuthorities: [],
+      ctlogs: [],
+      timestampAuthorities: [],
+    }),
+  };
+}

@@ -1,0 +1,79 @@
+import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
+import { PolicyError, Verifier, VerificationError, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import type { KeyObject } from 'node:crypto';
+import { type RejectionCode, SignatureRejected } from '../errors.ts';
+import { KEY_HINT } from '../bundle/legacy.ts';
+import type { Policy } from '../policy/index.ts';
+import type { TrustRoot } from '../trust-root/index.ts';
+
+/**
+ * The sigstore-js verifier for one (trust root, policy) pair, built once and
+ * reused for every signature: trust material is parsed a single time.
+ *
+ * Thresholds follow cosign (cosign-formats §4.3–4.5): keyless needs one
+ * transparency-log entry, one SCT and one trusted timestamp; key mode needs
+ * the log entry only. `ignoreTlogUnsafe` drops the log threshold, never the
+ * timestamp threshold of keyless mode: a certificate bundle verified with
+ * zero timestamps crashes sigstore-js (pitfall 9) and has no trusted time.
+ */
+export function createSigstoreVerifier(trust: TrustRoot, policy: Policy): Verifier {
+  const tlogThreshold = policy.requireTlog ? 1 : 0;
+  if (policy.mode === 'key') {
+    const material = toTrustMaterial(trust.trustedRoot, keyFinder(policy.publicKey));
+    return new Verifier(material, { tlogThreshold, ctlogThreshold: 0, timestampThreshold: 0 });
+  }
+  return new Verifier(toTrustMaterial(trust.trustedRoot), { tlogThreshold, ctlogThreshold: 1, timestampThreshold: 1 });
+}
+
+function keyFinder(publicKey: KeyObject) {
+  return (hint: string) => {
+    if (hint !== KEY_HINT) throw new SignatureRejected('KEY_MISMATCH', `no key for hint ${hint}`);
+    return { publicKey, validFor: () => true };
+  };
+}
+
+const SIGSTORE_CODES: Readonly<Record<string, RejectionCode>> = {
+  TIMESTAMP_ERROR: 'NO_TRUSTED_TIME',
+  CERTIFICATE_ERROR: 'CERTIFICATE_INVALID',
+  PUBLIC_KEY_ERROR: 'KEY_MISMATCH',
+  SIGNATURE_ERROR: 'SIGNATURE_INVALID',
+  TLOG_ERROR: 'TLOG_ENTRY_INVALID',
+  TLOG_INCLUSION_PROMISE_ERROR: 'TLOG_ENTRY_INVALID',
+  TLOG_INCLUSION_PROOF_ERROR: 'TLOG_ENTRY_INVALID',
+  TLOG_BODY_ERROR: 'TLOG_ENTRY_INVALID',
+};
+
+/** Thrown for a sigstore-js refusal; keeps its code for the result. */
+export class SigstoreRejected extends SignatureRejected {
+  readonly sigstoreCode: string;
+  constructor(code: RejectionCode, sigstoreCode: string, message: string, cause: unknown) {
+    super(code, message, { cause });
+    this.sigstoreCode = sigstoreCode;
+  }
+}
+
+/**
+ * Runs sigstore-js on a serialized bundle: timestamps, certificate chain and
+ * SCTs, tlog entries (SET / inclusion proof, body vs content), signature.
+ * Identity policy is NOT passed: sigstore-js matches SANs as unanchored
+ * regexps (pitfall 6), so identity is checked by our own policy code.
+ */
+export function runSigstore(verifier: Verifier, bundle: SerializedBundle, artifact: Buffer): void {
+  let entity;
+  try {
+    entity = toSignedEntity(bundleFromJSON(bundle), artifact);
+  } catch (cause) {
+    throw new SigstoreRejected('SIGSTORE_VERIFICATION_FAILED', 'BUNDLE_INVALID', `signature does not form a valid Sigstore bundle: ${(cause as Error).message}`, cause);
+  }
+  try {
+    verifier.verify(entity);
+  } catch (cause) {
+    if (cause instanceof SignatureRejected) throw cause;
+    if (cause instanceof VerificationError || cause instanceof PolicyError) {
+      const code = SIGSTORE_CODES[cause.code] ?? 'SIGSTORE_VERIFICATION_FAILED';
+      throw new SigstoreRejected(code, cause.code, `${cause.message}${cause.cause instanceof Error ? `: ${cause.cause.message}` : ''}`, cause);
+    }
+    // Anything else (a TypeError deep in a library) is still a refusal, never a pass.
+    throw new SigstoreRejected('SIGSTORE_VERIFICATION_FAILED', 'UNEXPECTED', `verification failed unexpectedly: ${(cause as Error).message}`, cause);
+  }
+}

@@ -1,0 +1,227 @@
+import type { Verifier } from '@sigstore/verify';
+import { discoverLegacySignatures } from '../discovery/index.ts';
+import { type ErrorCode, SigverifyError } from '../errors.ts';
+import { LayoutStore } from '../layout/store.ts';
+import { type Limits, resolveLimits } from '../limits.ts';
+import { parseManifest } from '../oci/index.ts';
+import { type Policy, type PolicyInput, compilePolicy, describeMatcher } from '../policy/index.ts';
+import {
+  type Digest,
+  type ImageReference,
+  formatReference,
+  isDigest,
+  parseReference,
+  parseRegistryReference,
+  pinnedReference,
+} from '../reference/index.ts';
+import { type CredentialSource, RegistryClient, dockerConfigCredentials } from '../registry/index.ts';
+import type { ContentStore } from '../registry/types.ts';
+import { type TrustRoot, type TrustSource, emptyTrustRoot, tufTrustRoot } from '../trust-root/index.ts';
+import { VERSION } from '../version.ts';
+import { mapConcurrent } from './concurrency.ts';
+import { verifyLegacySignature } from './legacy-signature.ts';
+import { type PolicySummary, RESULT_MEDIA_TYPE, type SignatureOutcome, type VerificationResult } from './result.ts';
+import { createSigstoreVerifier } from './sigstore.ts';
+
+export interface VerifyOptions {
+  /** Where trust comes from; default: the public-good Sigstore through TUF. */
+  readonly trust?: TrustSource;
+  /** Permit plain-HTTP registries beyond loopback (`--allow-http-registry`). */
+  readonly allowHttpRegistry?: boolean;
+  /** Registry credentials; default: the Docker config (`DOCKER_CONFIG`, `~/.docker/config.json`). */
+  readonly credentials?: CredentialSource;
+  readonly limits?: Partial<Limits>;
+  /** Read signatures from another repository (cosign's `COSIGN_REPOSITORY`). */
+  readonly signatureRepository?: string;
+  /** Injectable for tests and embedding; default: the global fetch. */
+  readonly fetch?: typeof fetch;
+  readonly signal?: AbortSignal;
+}
+
+/** Signature layers verified at once; they are independent, the registry is shared. */
+const SIGNATURE_CONCURRENCY = 8;
+
+/**
+ * A verifier for one policy and one trust root. Policy compilation, trust
+ * loading and sigstore-js trust material happen once, here; `verify` can then
+ * be called for any number of images.
+ */
+export class ImageVerifier {
+  readonly policy: Policy;
+  readonly trust: TrustRoot;
+  readonly #sigstore: Verifier;
+  readonly #options: VerifyOptions;
+  readonly #limits: Limits;
+  readonly #credentials: CredentialSource;
+
+  private constructor(policy: Policy, trust: TrustRoot, options: VerifyOptions) {
+    this.policy = policy;
+    this.trust = trust;
+    this.#options = options;
+    this.#limits = resolveLimits(options.limits);
+    this.#sigstore = createSigstoreVerifier(trust, policy);
+    this.#credentials = options.credentials ?? dockerConfigCredentials({ limits: this.#limits });
+  }
+
+  static async create(policy: PolicyInput | Policy, options: VerifyOptions = {}): Promise<ImageVerifier> {
+    const compiled = 'mode' in policy ? policy : compilePolicy(policy);
+    return new ImageVerifier(compiled, await loadTrust(compiled, options.trust), options);
+  }
+
+  /**
+   * Verifies an image the way `cosign verify` does (cosign-formats §4):
+   * resolve the reference to a digest → discover signatures → verify each →
+   * apply the policy → result. Resolves only when at least one signature
+   * passes; otherwise throws a SigverifyError whose `details.result` holds the
+   * per-signature outcomes.
+   */
+  async verify(reference: string): Promise<VerificationResult> {
+    const ref = parseReference(reference);
+    const signal = AbortSignal.any([AbortSignal.timeout(this.#limits.verificationTimeoutMs), ...(this.#options.signal ? [this.#options.signal] : [])]);
+    const store = this.#openStore(ref, signal);
+
+    // 1. Resolve: the digest of the bytes received is the image identity (never a header).
+    const { digest, imageKind } = await resolveImage(store, ref, reference);
+
+    return this.verifySignaturesOf(store, ref, reference, digest, imageKind, signal);
+  }
+
+  /**
+   * Steps 2–6 for a digest already resolved from `store`. @internal Exposed
+   * for tests that replay signatures of images whose manifests are not
+   * available (interop data); the public entry point is {@link verify}.
+   */
+  async verifySignaturesOf(
+    store: ContentStore,
+    ref: ImageReference,
+    reference: string,
+    digest: Digest,
+    imageKind: 'manifest' | 'index',
+    signal?: AbortSignal,
+  ): Promise<VerificationResult> {
+    // 2. Discover: every layer of the `.sig` manifest of that digest.
+    const signatureStore = this.#options.signatureRepository === undefined
+      ? store
+      : this.#openStore(parseRegistryReference(this.#options.signatureRepository), signal);
+    const candidates = await discoverLegacySignatures(signatureStore, digest, this.#limits);
+
+    // 3–5. Convert, verify and apply the policy, each signature on its own.
+    const ctx = { store: signatureStore, imageDigest: digest, policy: this.policy, verifier: this.#sigstore, limits: this.#limits };
+    const outcomes = markDuplicates(await mapConcurrent(candidates, SIGNATURE_CONCURRENCY, (c) => verifyLegacySignature(c, ctx)));
+
+    // 6. Result: one valid, distinct signature that satisfies the policy passes.
+    const result = this.#result(reference, ref, digest, imageKind, outcomes);
+    if (!result.verified) throw notVerified(result);
+    return result;
+  }
+
+  #openStore(ref: ImageReference, signal: AbortSignal | undefined): ContentStore {
+    if (ref.kind === 'layout') return new LayoutStore(ref.path, this.#limits);
+    return new RegistryClient({
+      registry: ref.registry,
+      repository: ref.repository,
+      allowHttp: this.#options.allowHttpRegistry === true,
+      limits: this.#limits,
+      credentials: this.#credentials,
+      ...(signal === undefined ? {} : { signal }),
+      ...(this.#options.fetch === undefined ? {} : { fetch: this.#options.fetch }),
+      userAgent: `sigverify/${VERSION}`,
+    });
+  }
+
+  #result(reference: string, ref: ImageReference, digest: Digest, imageKind: 'manifest' | 'index', signatures: SignatureOutcome[]): VerificationResult {
+    const verifiedSignatures = signatures.filter((s) => s.outcome === 'verified' && s.duplicateOf === undefined).length;
+    return {
+      mediaType: RESULT_MEDIA_TYPE,
+      verified: verifiedSignatures > 0,
+      reference,
+      digest,
+      pinnedReference: pinnedReference(ref, digest),
+      imageKind,
+      policy: summarisePolicy(this.policy),
+      trustRoot: { source: this.trust.source, digest: this.trust.digest },
+      signatures,
+      verifiedSignatures,
+      verifiedAt: new Date().toISOString(),
+      sigverifyVersion: VERSION,
+    };
+  }
+}
+
+/** One-shot convenience: compile, load trust, verify. */
+export async function verifyImage(reference: string, policy: PolicyInput | Policy, options: VerifyOptions = {}): Promise<VerificationResult> {
+  return (await ImageVerifier.create(policy, options)).verify(reference);
+}
+
+/**
+ * Key mode with the log ignored needs no Sigstore trust (cosign#4550); every
+ * other mode needs the trust root, from the caller's source or public-good TUF.
+ */
+async function loadTrust(policy: Policy, source: TrustSource | undefined): Promise<TrustRoot> {
+  if (source === undefined && policy.mode === 'key' && !policy.requireTlog) return emptyTrustRoot();
+  return (source ?? tufTrustRoot()).load();
+}
+
+/**
+ * Tag → digest by hashing the manifest bytes received; a digest reference is
+ * checked against the bytes by the store. A multi-arch tag resolves to the
+ * index digest, which is what cosign signs (cosign-formats §1.1, §4.7).
+ */
+async function resolveImage(store: ContentStore, ref: ImageReference, reference: string): Promise<{ digest: Digest; imageKind: 'manifest' | 'index' }> {
+  const wanted = ref.digest ?? ref.tag ?? 'latest';
+  const fetched = await store.getManifest(wanted);
+  if (fetched === undefined) {
+    throw new SigverifyError('IMAGE_NOT_FOUND', `image ${formatReference(ref)} not found in ${store.description}`, { details: { reference, ...(isDigest(wanted) ? { digest: wanted } : {}) } });
+  }
+  const manifest = parseManifest(fetched.bytes, `${store.description}@${fetched.digest}`);
+  return { digest: fetched.digest, imageKind: manifest.kind };
+}
+
+/** A log entry presented twice is one piece of evidence (cosign-formats pitfall 8). */
+function markDuplicates(outcomes: SignatureOutcome[]): SignatureOutcome[] {
+  const seen = new Map<string, string>();
+  return outcomes.map((o) => {
+    if (o.outcome !== 'verified' || o.tlog === undefined) return o;
+    const key = `${o.tlog.logId}/${o.tlog.logIndex}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, o.origin);
+      return o;
+    }
+    return { ...o, duplicateOf: first };
+  });
+}
+
+function summarisePolicy(policy: Policy): PolicySummary {
+  if (policy.mode === 'key') return { mode: 'key', annotations: policy.annotations, requireTlog: policy.requireTlog };
+  return {
+    mode: 'keyless',
+    identity: describeMatcher(policy.identity),
+    issuer: describeMatcher(policy.issuer),
+    ...(Object.keys(policy.githubWorkflow).length === 0 ? {} : { githubWorkflow: policy.githubWorkflow }),
+    annotations: policy.annotations,
+    requireTlog: policy.requireTlog,
+  };
+}
+
+/**
+ * Why nothing passed. No signature at all (or only non-signature layers) is
+ * NO_SIGNATURES; signatures that all failed is NO_MATCHING_SIGNATURE; if some
+ * could not even be fetched and none passed, no decision is possible.
+ */
+function notVerified(result: VerificationResult): SigverifyError {
+  const where = `${result.reference} (${result.digest})`;
+  const details = { reference: result.reference, digest: result.digest, result };
+  const evaluated = result.signatures.filter((s) => s.outcome !== 'skipped');
+  if (evaluated.length === 0) {
+    return new SigverifyError('NO_SIGNATURES', `no signatures found for ${where}`, { details });
+  }
+  const unavailable = evaluated.find((s) => s.outcome === 'unavailable');
+  if (unavailable !== undefined) {
+    // Outcomes are 'unavailable' only for errors of the unavailable kind, so the code is an ErrorCode.
+    const code = (unavailable.reason?.code ?? 'REGISTRY_UNREACHABLE') as ErrorCode;
+    return new SigverifyError(code, `could not fetch every signature of ${where} and none verified: ${unavailable.reason?.message ?? ''}`, { details });
+  }
+  const reasons = evaluated.map((s) => `${s.origin}: ${s.reason?.code ?? 'UNKNOWN'} ${s.reason?.message ?? ''}`).join('; ');
+  return new SigverifyError('NO_MATCHING_SIGNATURE', `no signature of ${where} satisfies the policy: ${reasons}`, { details });
+}
