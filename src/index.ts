@@ -7,7 +7,7 @@ export { DEFAULT_LIMITS, type Limits } from './limits.ts';
 export type { GithubWorkflowClaims, PolicyInput, SanKind } from './policy/index.ts';
 export { type Digest, type ImageReference, parseReference, pinnedReference } from './reference/index.ts';
 export { type CredentialSource, dockerConfigCredentials, staticCredentials } from './registry/index.ts';
-export { type TrustRoot, type TrustSource, type TufOptions, trustedRootFile, tufTrustRoot } from './trust-root/index.ts';
+export { type CertificateAuthorityFiles, certificateAuthorityTrust, type TrustRoot, type TrustSource, type TufOptions, trustedRootFile, tufTrustRoot } from './trust-root/index.ts';
 export {
   ImageVerifier,
   type PolicySummary,

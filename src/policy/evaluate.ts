@@ -17,7 +17,9 @@ export function checkIdentity(policy: KeylessPolicy, identity: CertificateIdenti
   if (identity.issuerConflict) {
     throw new SignatureRejected('ISSUER_AMBIGUOUS', 'certificate issuer extensions 1.3.6.1.4.1.57264.1.1 and .1.8 disagree');
   }
-  if (!matches(policy.issuer, identity.issuer)) {
+  // A certificate without issuer extensions (a BYO PKI) has the empty issuer,
+  // which only a regexp such as `.*` can match, as in cosign.
+  if (!matches(policy.issuer, identity.issuer ?? '')) {
     throw new SignatureRejected('ISSUER_MISMATCH', `certificate OIDC issuer "${identity.issuer ?? 'none'}" does not match ${describeMatcher(policy.issuer)}`);
   }
   for (const [claim, expected] of Object.entries(policy.githubWorkflow) as [keyof GithubWorkflowClaims, string][]) {

@@ -8,6 +8,8 @@ import type { Limits } from '../limits.ts';
 import { type Policy, certificateIdentity, checkAnnotations, checkIdentity, parseCertificate } from '../policy/index.ts';
 import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
+import type { TrustRoot } from '../trust-root/index.ts';
+import { checkCodeSigningEku, verifyChainAt, verifyPayloadSignature } from './chain.ts';
 import type { SignatureOutcome } from './result.ts';
 import { runSigstore } from './sigstore.ts';
 
@@ -16,6 +18,7 @@ export interface LegacyContext {
   readonly imageDigest: Digest;
   readonly policy: Policy;
   readonly verifier: Verifier;
+  readonly trust: TrustRoot;
   readonly limits: Limits;
 }
 
@@ -83,7 +86,17 @@ async function checkLegacyLayer(candidate: SignatureCandidate, ctx: LegacyContex
     }
   }
 
-  runSigstore(ctx.verifier, converted.bundle, payload);
+  if (ctx.policy.mode === 'keyless' && converted.tlog === undefined && annotations.rfc3161 === undefined) {
+    // No trusted time at all: only possible with --insecure-ignore-tlog.
+    // sigstore-js cannot verify a certificate without a timestamp (pitfall 9);
+    // check the chain at the current time ourselves, as cosign does.
+    const leaf = converted.certificateDer as Buffer;
+    verifyChainAt(leaf, ctx.trust.trustedRoot, new Date());
+    verifyPayloadSignature(leaf, payload, annotations.signature);
+  } else {
+    runSigstore(ctx.verifier, converted.bundle, payload);
+  }
+  if (converted.certificateDer !== undefined && ctx.policy.mode === 'keyless') checkCodeSigningEku(converted.certificateDer);
   checkAnnotations(ctx.policy.annotations, claims.optional);
 
   const tlog = converted.tlog === undefined

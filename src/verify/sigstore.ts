@@ -22,7 +22,10 @@ export function createSigstoreVerifier(trust: TrustRoot, policy: Policy): Verifi
     const material = toTrustMaterial(trust.trustedRoot, keyFinder(policy.publicKey));
     return new Verifier(material, { tlogThreshold, ctlogThreshold: 0, timestampThreshold: 0 });
   }
-  return new Verifier(toTrustMaterial(trust.trustedRoot), { tlogThreshold, ctlogThreshold: 1, timestampThreshold: 1 });
+  // A private CA without a CT log (a BYO PKI, a small private Fulcio) cannot
+  // produce SCTs (pitfall 5); the trust root says whether CT is part of trust.
+  const ctlogThreshold = trust.trustedRoot.ctlogs.length > 0 ? 1 : 0;
+  return new Verifier(toTrustMaterial(trust.trustedRoot), { tlogThreshold, ctlogThreshold, timestampThreshold: 1 });
 }
 
 function keyFinder(publicKey: KeyObject) {

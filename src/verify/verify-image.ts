@@ -106,7 +106,7 @@ export class ImageVerifier {
     const candidates = await discoverLegacySignatures(signatureStore, digest, this.#limits);
 
     // 3–5. Convert, verify and apply the policy, each signature on its own.
-    const ctx = { store: signatureStore, imageDigest: digest, policy: this.policy, verifier: this.#sigstore, limits: this.#limits };
+    const ctx = { store: signatureStore, imageDigest: digest, policy: this.policy, verifier: this.#sigstore, trust: this.trust, limits: this.#limits };
     const outcomes = markDuplicates(await mapConcurrent(candidates, SIGNATURE_CONCURRENCY, (c) => verifyLegacySignature(c, ctx)));
 
     // 6. Result: one valid, distinct signature that satisfies the policy passes.

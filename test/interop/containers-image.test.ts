@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import { LayoutStore } from '../../src/layout/store.ts';
 import { type Digest, parseReference, sha256Digest } from '../../src/reference/index.ts';
-import { trustedRootFile } from '../../src/trust-root/index.ts';
+import { certificateAuthorityTrust, trustedRootFile } from '../../src/trust-root/index.ts';
 import { ImageVerifier, type VerificationResult, verifyImage } from '../../src/verify/index.ts';
 import type { PolicyInput } from '../../src/policy/index.ts';
 import type { SignatureLayer } from '../helpers/sigstore/cosign-legacy.ts';
@@ -174,6 +174,22 @@ describeInterop('interop: containers/image cosign fixtures', () => {
     const failure = await rejection(verifyImage(image, { certificateIdentity: 'qiwan@redhat.com', certificateOidcIssuerRegexp: '.*' }, pgTrust()));
     expect(failure.code).toBe('NO_MATCHING_SIGNATURE');
     expect(failure.reasons).toEqual(['TLOG_MISSING']);
+  });
+
+  it('verifies the BYO-PKI (RSA) signature against the PKI roots, with no log and no timestamp', async () => {
+    const image = await replayDirImage('dir-img-cosign-pki-valid', ['signature-1']);
+    const trust = certificateAuthorityTrust({ rootsPath: interopPath(...F, 'pki_root_crts.pem'), intermediatesPath: interopPath(...F, 'pki_intermediate_crts.pem') });
+    const policy = { certificateIdentity: 'qiwan@redhat.com', certificateOidcIssuerRegexp: '.*', ignoreTlogUnsafe: true };
+    const result = await verifyImage(image, policy, { trust });
+    expect(result.signatures[0]).toMatchObject({ outcome: 'verified', identity: 'qiwan@redhat.com', identityKind: 'email' });
+    // Any SAN may carry the identity (cosign's legacy path): the DNS name does too.
+    expect((await verifyImage(image, { ...policy, certificateIdentity: 'myhost.example.com' }, { trust })).verified).toBe(true);
+    // Without the intermediate the chain cannot be built.
+    const rootOnly = certificateAuthorityTrust({ rootsPath: interopPath(...F, 'pki_root_crts.pem') });
+    expect(await rejection(verifyImage(image, policy, { trust: rootOnly }))).toEqual({ code: 'NO_MATCHING_SIGNATURE', reasons: ['CERTIFICATE_INVALID'] });
+    // Its own intermediate as a "root" is refused: roots must be self-signed.
+    const wrongRoot = certificateAuthorityTrust({ rootsPath: interopPath(...F, 'pki_intermediate_crts.pem') });
+    expect(await rejection(verifyImage(image, policy, { trust: wrongRoot }))).toMatchObject({ code: 'TRUST_ROOT_INVALID' });
   });
 
   it('verifies the second real keyless signature assembled from its parts', async () => {

@@ -137,6 +137,15 @@ describeInterop('interop: tampered legacy signatures (derived/negative) all fail
   });
 });
 
+describeInterop('interop: keyless signature without Rekor bundle under --insecure-ignore-tlog', () => {
+  it('fails: with no trusted time the 10-minute certificate is checked now, and has expired', async () => {
+    const failure = await failureReasons(
+      verifyAgainst(GH_DIGEST, [layerFrom('derived/negative/gh-no-rekor-bundle-expired-cert')], { ...GH_POLICY, ignoreTlogUnsafe: true }),
+    );
+    expect(failure).toEqual({ code: 'NO_MATCHING_SIGNATURE', reasons: ['CERTIFICATE_INVALID'] });
+  });
+});
+
 describeInterop('interop: two-layer signature manifest (KMS key + Google keyless)', () => {
   const dir = 'derived/salrashid123-cosign_bazel_cloud_build';
   const digest: Digest = 'sha256:a2b109fb9baea555556561317fdd13cef9c3dfac22c8f8fea0c5a0b06ece9d00';

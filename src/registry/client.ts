@@ -1,0 +1,206 @@
+import { type ErrorDetails, SigverifyError } from '../errors.ts';
+import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
+import { type Digest, isDigest, parseRegistryReference, type RegistryReference, sha256Digest } from '../reference/index.ts';
+import { Authenticator } from './auth.ts';
+import type { CredentialSource } from './credentials.ts';
+import { defaultSleep, type HttpContext, type HttpRequest, type HttpResponse, isLoopbackHost, redactUrl, send } from './http.ts';
+import { MANIFEST_ACCEPT } from './media-types.ts';
+import type { ContentStore, FetchedManifest } from './types.ts';
+
+export interface RegistryClientOptions {
+  /** host[:port], normalised as by the reference parser: `index.docker.io`, `ghcr.io`, `127.0.0.1:5000`. */
+  readonly registry: string;
+  /** Repository path, normalised: `library/alpine`. */
+  readonly repository: string;
+  /**
+   * Talk plain http to this registry and accept http token realms and
+   * redirects (cosign `--allow-insecure-registry`). Loopback registries use
+   * http without it.
+   */
+  readonly allowHttp?: boolean;
+  /**
+   * Overrides the scheme chosen from the host: `https` for a loopback registry
+   * with TLS; `http` needs a loopback host or `allowHttp`.
+   */
+  readonly scheme?: 'https' | 'http';
+  readonly limits?: Limits;
+  /** Asked for this registry's credentials on the first challenge; anonymous when absent. */
+  readonly credentials?: CredentialSource;
+  readonly fetch?: typeof fetch;
+  readonly userAgent?: string;
+  readonly signal?: AbortSignal;
+  /** Waits between retries (tests inject a recorder). */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Clock for token expiry and Retry-After dates (ms since the epoch). */
+  readonly now?: () => number;
+}
+
+const DEFAULT_USER_AGENT = 'sigverify';
+// reference.ts grammar (distribution/reference `reference.go`): a tag is [\w][\w.-]{0,127}.
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+/**
+ * The OCI distribution-spec client (`spec.md`, "Pull"): manifests by tag or
+ * digest and blobs by digest, hashed on receipt. Nothing the registry claims
+ * about content is trusted: not Docker-Content-Digest, not Content-Length.
+ *
+ * The base URL is `https://<registry>`, Docker Hub included
+ * (`https://index.docker.io`, as go-containerregistry does). Loopback
+ * registries (`localhost`, 127.0.0.0/8, `[::1]`) are spoken to in plain http
+ * directly, with no https attempt first, so behaviour is deterministic; other
+ * hosts only with `allowHttp`.
+ */
+export class RegistryClient implements ContentStore {
+  readonly description: string;
+  readonly registry: string;
+  readonly repository: string;
+  readonly #baseUrl: URL;
+  readonly #http: HttpContext;
+  readonly #auth: Authenticator;
+
+  constructor(options: RegistryClientOptions) {
+    const { registry, repository } = options;
+    this.description = `${registry}/${repository}`;
+    if (!isNormalisedName(registry, repository)) {
+      throw new SigverifyError(
+        'REFERENCE_INVALID',
+        `registry "${registry}" and repository "${repository}" are not a normalised host[:port] and repository path`,
+        { details: { reference: this.description } },
+      );
+    }
+    const allowHttp = options.allowHttp === true;
+    const loopback = isLoopbackHost(new URL(`http://${registry}`).hostname);
+    const scheme = options.scheme ?? (loopback || allowHttp ? 'http' : 'https');
+    if (scheme === 'http' && !loopback && !allowHttp) {
+      throw new SigverifyError('INSECURE_TRANSPORT', `refusing plain http to ${registry}: only loopback registries may use http without allowHttp`, {
+        details: { reference: this.description },
+      });
+    }
+    this.registry = registry;
+    this.repository = repository;
+    this.#baseUrl = new URL(`${scheme}://${registry}`);
+    this.#http = {
+      fetch: options.fetch ?? globalThis.fetch,
+      limits: options.limits ?? DEFAULT_LIMITS,
+      allowHttp,
+      userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      sleep: options.sleep ?? defaultSleep,
+      now: options.now ?? Date.now,
+    };
+    this.#auth = new Authenticator({ registry, repository, credentials: options.credentials, http: this.#http });
+  }
+
+  /**
+   * distribution-spec "Pulling manifests": GET /v2/<name>/manifests/<reference>.
+   * The digest is computed from the bytes received; fetched by digest, they
+   * must hash to it.
+   */
+  async getManifest(reference: string): Promise<FetchedManifest | undefined> {
+    const byDigest = isDigest(reference);
+    const name = `${this.description}${byDigest ? '@' : ':'}${reference}`;
+    if (!byDigest && !TAG.test(reference)) {
+      throw new SigverifyError('REFERENCE_INVALID', `"${reference}" is neither a tag nor a sha256 digest (${this.description})`, {
+        details: { reference: name },
+      });
+    }
+    const details: ErrorDetails = byDigest ? { reference: name, digest: reference } : { reference: name };
+    const response = await this.#get(`manifests/${reference}`, {
+      what: `manifest ${name}`,
+      details,
+      headers: { accept: MANIFEST_ACCEPT },
+      maxBytes: this.#http.limits.maxManifestBytes,
+    });
+    if (response.status === 404) return undefined;
+    const digest = sha256Digest(response.body);
+    if (byDigest && digest !== reference) {
+      throw new SigverifyError('DIGEST_MISMATCH', `manifest ${name}: registry returned content with digest ${digest}`, {
+        details: { ...details, actualDigest: digest, url: redactUrl(response.url) },
+      });
+    }
+    return { digest, contentType: response.headers.get('content-type') ?? undefined, bytes: response.body };
+  }
+
+  /**
+   * distribution-spec "Pulling blobs": GET /v2/<name>/blobs/<digest>, usually
+   * redirected to storage. The descriptor's size is the cap: a longer or
+   * shorter body, or one with another digest, is DIGEST_MISMATCH.
+   */
+  async getBlob(digest: Digest, expectedSize: number, maxBytes: number): Promise<Uint8Array> {
+    const name = `${this.description}@${digest}`;
+    const details: ErrorDetails = { reference: name, digest, expectedSize };
+    if (!isDigest(digest)) {
+      throw new SigverifyError('REFERENCE_INVALID', `blob digest "${String(digest)}" is not sha256:<64 hex> (${this.description})`, { details });
+    }
+    if (!Number.isSafeInteger(expectedSize) || expectedSize < 0) {
+      throw new SigverifyError('MANIFEST_INVALID', `blob ${name}: size ${expectedSize} is not a non-negative integer`, { details });
+    }
+    if (expectedSize > maxBytes) {
+      throw new SigverifyError('LIMIT_EXCEEDED', `blob ${name}: size ${expectedSize} exceeds the ${maxBytes}-byte limit`, {
+        details: { ...details, maxBytes },
+      });
+    }
+    const sizeMismatch = (received: string): SigverifyError =>
+      new SigverifyError('DIGEST_MISMATCH', `blob ${name}: expected ${expectedSize} bytes, received ${received}`, { details });
+    const response = await this.#get(`blobs/${digest}`, {
+      what: `blob ${name}`,
+      details,
+      maxBytes: expectedSize,
+      tooLarge: () => sizeMismatch('more'),
+    });
+    if (response.status === 404) {
+      throw new SigverifyError('BLOB_NOT_FOUND', `blob ${name}: registry has no such blob`, { details: { ...details, status: 404 } });
+    }
+    if (response.body.byteLength !== expectedSize) throw sizeMismatch(String(response.body.byteLength));
+    const actual = sha256Digest(response.body);
+    if (actual !== digest) {
+      throw new SigverifyError('DIGEST_MISMATCH', `blob ${name}: registry returned content with digest ${actual}`, {
+        details: { ...details, actualDigest: actual, url: redactUrl(response.url) },
+      });
+    }
+    return response.body;
+  }
+
+  /**
+   * GET under /v2/<name>/, answering at most one challenge (token.md "How to
+   * authenticate"): a second 401 or any 403 is REGISTRY_AUTH_FAILED.
+   * Resolves 2xx or 404.
+   */
+  async #get(path: string, request: Omit<HttpRequest, 'url' | 'authorization'>): Promise<HttpResponse> {
+    const url = new URL(`/v2/${this.repository}/${path}`, this.#baseUrl);
+    const withAuth = (authorization: string | undefined): HttpRequest =>
+      authorization === undefined ? { ...request, url } : { ...request, url, authorization };
+    let authorization = await this.#auth.authorization(request.what);
+    let response = await send(withAuth(authorization), this.#http);
+    if (response.status === 401) {
+      authorization = await this.#auth.respond(response.headers.get('www-authenticate'), authorization, request.what);
+      response = await send(withAuth(authorization), this.#http);
+    }
+    if (response.status === 401 || response.status === 403) {
+      throw new SigverifyError(
+        'REGISTRY_AUTH_FAILED',
+        `${request.what}: registry refused access (HTTP ${response.status}); check the credentials for ${this.registry}`,
+        { details: { ...request.details, status: response.status, url: redactUrl(response.url) } },
+      );
+    }
+    return response;
+  }
+}
+
+/** A client for the registry and repository a parsed reference names. */
+export function registryClientFor(
+  reference: RegistryReference,
+  options: Omit<RegistryClientOptions, 'registry' | 'repository'> = {},
+): RegistryClient {
+  return new RegistryClient({ ...options, registry: reference.registry, repository: reference.repository });
+}
+
+// Exactly what the reference parser produces, so a client never talks to a host or path it would not have parsed.
+function isNormalisedName(registry: string, repository: string): boolean {
+  try {
+    const parsed = parseRegistryReference(`${registry}/${repository}`);
+    return parsed.registry === registry && parsed.repository === repository && parsed.digest === undefined;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,12 @@
+export { type Challenge, parseWwwAuthenticate, selectChallenge } from './auth.ts';
+export { type RegistryClientOptions, RegistryClient, registryClientFor } from './client.ts';
+export {
+  type CredentialSource,
+  type Credentials,
+  IDENTITY_TOKEN_USERNAME,
+  anonymousCredentials,
+  staticCredentials,
+} from './credentials.ts';
+export { type DockerConfigOptions, dockerConfigCredentials, dockerConfigPath } from './docker-config.ts';
+export { MANIFEST_ACCEPT, MEDIA_TYPES } from './media-types.ts';
+export type { ContentStore, FetchedManifest } from './types.ts';
