@@ -14,6 +14,8 @@ export interface VerifyCommand {
   /** PEM file given to --key (read by the command, not the parser). */
   readonly keyPath: string | undefined;
   readonly trustedRoot: string | undefined;
+  readonly caRoots: string | undefined;
+  readonly caIntermediates: string | undefined;
   readonly tufCache: string | undefined;
   readonly allowHttpRegistry: boolean;
   readonly signatureRepository: string | undefined;
@@ -36,6 +38,8 @@ const VERIFY_OPTIONS = {
   key: { type: 'string' },
   'insecure-ignore-tlog': { type: 'boolean' },
   'trusted-root': { type: 'string' },
+  'ca-roots': { type: 'string' },
+  'ca-intermediates': { type: 'string' },
   'tuf-cache': { type: 'string' },
   'allow-http-registry': { type: 'boolean' },
   'signature-repository': { type: 'string' },
@@ -99,6 +103,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const { values, positionals } = parsed;
   if (values.help === true) return { command: 'help' };
   if (positionals.length !== 1) throw usage(`verify takes exactly one IMAGE, got ${positionals.length}`);
+  if (values['ca-intermediates'] !== undefined && values['ca-roots'] === undefined) throw usage('--ca-intermediates needs --ca-roots');
   const output = values.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw usage(`--output must be text or json, not "${output}"`);
 
@@ -123,6 +128,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     policy,
     keyPath: values.key,
     trustedRoot: values['trusted-root'],
+    caRoots: values['ca-roots'],
+    caIntermediates: values['ca-intermediates'],
     tufCache: values['tuf-cache'],
     allowHttpRegistry: values['allow-http-registry'] === true,
     // cosign's COSIGN_REPOSITORY moves signatures to another repository (cosign-formats §1.1).
@@ -148,6 +155,8 @@ Both:
   -a, --annotations k=v               signed annotation that must be present (repeatable)
   --insecure-ignore-tlog              accept signatures without a Rekor entry
   --trusted-root FILE                 pinned trusted_root.json (fully offline)
+  --ca-roots FILE                     PEM root CA(s) of a BYO PKI (replace the trust root's CAs)
+  --ca-intermediates FILE             PEM intermediate CA(s) for --ca-roots
   --tuf-cache DIR                     TUF cache for the public-good trust root
   --allow-http-registry               permit plain HTTP to non-loopback registries
   --signature-repository REPO         read signatures from REPO (also COSIGN_REPOSITORY)

@@ -5,6 +5,7 @@ import {
   type TrustSource,
   VERSION,
   type VerificationResult,
+  certificateAuthorityTrust,
   trustedRootFile,
   tufTrustRoot,
   verifyImage,
@@ -58,11 +59,28 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
   }
 }
 
+/**
+ * Where trust comes from: a pinned trusted_root.json, else public-good TUF;
+ * --ca-roots replaces the certificate authorities of that base. Key mode with
+ * the log ignored needs no trust root at all.
+ */
 function trustOption(cmd: VerifyCommand): { trust?: TrustSource } {
-  if (cmd.trustedRoot !== undefined) return { trust: trustedRootFile(cmd.trustedRoot) };
-  // Key mode without the log needs no trust root; otherwise public-good TUF.
-  if (cmd.keyPath !== undefined && cmd.policy.ignoreTlogUnsafe === true) return {};
-  return { trust: tufTrustRoot(cmd.tufCache === undefined ? {} : { cachePath: cmd.tufCache }) };
+  const keyOnly = cmd.keyPath !== undefined && cmd.policy.ignoreTlogUnsafe === true;
+  const base = cmd.trustedRoot !== undefined
+    ? trustedRootFile(cmd.trustedRoot)
+    : keyOnly || (cmd.caRoots !== undefined && cmd.policy.ignoreTlogUnsafe === true)
+      ? undefined
+      : tufTrustRoot(cmd.tufCache === undefined ? {} : { cachePath: cmd.tufCache });
+  if (cmd.caRoots !== undefined) {
+    return {
+      trust: certificateAuthorityTrust({
+        rootsPath: cmd.caRoots,
+        ...(cmd.caIntermediates === undefined ? {} : { intermediatesPath: cmd.caIntermediates }),
+        ...(base === undefined ? {} : { base }),
+      }),
+    };
+  }
+  return base === undefined ? {} : { trust: base };
 }
 
 async function readKey(path: string): Promise<string> {
