@@ -145,7 +145,7 @@ export function tokenRequest(
 }
 
 /** `Basic base64(user:pass)` (RFC 7617). */
-export function basicAuthorization(credentials: Credentials): string {
+function basicAuthorization(credentials: Credentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')}`;
 }
 

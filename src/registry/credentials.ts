@@ -29,6 +29,3 @@ export function staticCredentials(
   const table = new Map(entries instanceof Map ? entries : Object.entries(entries));
   return { get: (registry) => Promise.resolve(table.get(registry)) };
 }
-
-/** No credentials: every registry is accessed anonymously. */
-export const anonymousCredentials: CredentialSource = { get: () => Promise.resolve(undefined) };

@@ -45,7 +45,7 @@ const DockerConfigSchema = z.looseObject({
   // docker treats an empty credsStore as unset.
   credsStore: z.union([z.literal(''), z.string().regex(HELPER_NAME)]).optional(),
 });
-export type DockerConfig = z.infer<typeof DockerConfigSchema>;
+type DockerConfig = z.infer<typeof DockerConfigSchema>;
 
 /** Where docker reads its config: `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`. */
 export function dockerConfigPath(env: NodeJS.ProcessEnv): string {
@@ -56,7 +56,7 @@ export function dockerConfigPath(env: NodeJS.ProcessEnv): string {
 }
 
 /** Parses config.json text; DOCKER_CONFIG_INVALID names the zod issue paths. */
-export function parseDockerConfig(text: string, path: string): DockerConfig {
+function parseDockerConfig(text: string, path: string): DockerConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -98,7 +98,7 @@ export function matchConfigKey(keys: readonly string[], registry: string): strin
 }
 
 /** Credentials in one `auths` entry: `identitytoken`, else `auth` (base64 "user:pass"), else username/password. */
-export function authEntryCredentials(entry: z.infer<typeof AuthEntry>, path: string, key: string): Credentials | undefined {
+function authEntryCredentials(entry: z.infer<typeof AuthEntry>, path: string, key: string): Credentials | undefined {
   if (entry.identitytoken !== undefined && entry.identitytoken !== '') {
     return { username: IDENTITY_TOKEN_USERNAME, password: entry.identitytoken };
   }
@@ -116,7 +116,7 @@ export function authEntryCredentials(entry: z.infer<typeof AuthEntry>, path: str
 }
 
 /** The server URL docker hands a credential helper: the legacy index URL for Docker Hub, else the host. */
-export function helperServerUrl(registry: string): string {
+function helperServerUrl(registry: string): string {
   return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
 }
 
@@ -144,7 +144,7 @@ export function dockerConfigCredentials(options: DockerConfigOptions = {}): Cred
 }
 
 /** Reads and parses config.json; undefined when it does not exist (anonymous access). */
-export async function readDockerConfig(path: string, limits: Limits): Promise<DockerConfig | undefined> {
+async function readDockerConfig(path: string, limits: Limits): Promise<DockerConfig | undefined> {
   // The config is a credentials document: the cap for those (token and helper responses) applies.
   let bytes: Uint8Array | undefined;
   try {
@@ -201,7 +201,7 @@ export function parseHelperOutput(stdout: string): Credentials | undefined | str
  * anonymous access; any other failure is CREDENTIAL_HELPER_FAILED. Nothing the
  * helper prints reaches a message: it may contain the secret.
  */
-export async function runCredentialHelper(
+async function runCredentialHelper(
   name: string,
   serverUrl: string,
   options: { env: NodeJS.ProcessEnv; limits: Limits },

@@ -204,7 +204,7 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
 }
 
 /** Exponential back-off: base, 2×base, 4×base, … */
-export function backoffDelay(attempt: number, limits: Limits): number {
+function backoffDelay(attempt: number, limits: Limits): number {
   return limits.retryBaseDelayMs * 2 ** attempt;
 }
 
@@ -322,7 +322,7 @@ function unreachable(request: HttpRequest, cause: unknown): SigverifyError {
 }
 
 /** A non-2xx the caller does not handle, after retries: the status and the registry's error codes. */
-export function httpError(request: HttpRequest, response: HttpResponse, why?: string): SigverifyError {
+function httpError(request: HttpRequest, response: HttpResponse, why?: string): SigverifyError {
   const codes = registryErrorCodes(response.body);
   const suffix = [codes.length > 0 ? codes.join(', ') : undefined, why].filter((part) => part !== undefined).join('; ');
   return new SigverifyError(

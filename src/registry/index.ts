@@ -4,7 +4,6 @@ export {
   type CredentialSource,
   type Credentials,
   IDENTITY_TOKEN_USERNAME,
-  anonymousCredentials,
   staticCredentials,
 } from './credentials.ts';
 export { type DockerConfigOptions, dockerConfigCredentials, dockerConfigPath } from './docker-config.ts';

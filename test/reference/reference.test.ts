@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatReference, parseReference, pinnedReference, repositoryName } from '../../src/reference/index.ts';
+import { type Digest, formatReference, parseReference, pinnedReference, repositoryName } from '../../src/reference/index.ts';
 
-const D = `sha256:${'a'.repeat(64)}`;
+const D: Digest = `sha256:${'a'.repeat(64)}`;
 
 describe('parseReference: Docker normalisation', () => {
   it.each([
