@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { PolicyInput } from '../../src/policy/index.ts';
+import { trustedRootFile } from '../../src/trust-root/index.ts';
+import { verifyImage } from '../../src/verify/index.ts';
+import { FIXTURES, FIXTURE_LAYOUT } from '../helpers/fixtures.ts';
+
+/**
+ * Every expectation recorded in fixtures/fixtures.json (computed by the
+ * minting script with bare sigstore-js plus exact identity matching) holds
+ * for sigverify, offline, on the committed OCI layout.
+ */
+const Expectation = z.object({
+  trustedRoot: z.enum(['test', 'other']),
+  policy: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('keyless'), identity: z.object({ value: z.string() }), issuer: z.string() }),
+    z.object({ kind: z.literal('key'), keyFile: z.string(), insecureIgnoreTlog: z.boolean().optional() }),
+  ]),
+  outcome: z.enum(['verified', 'rejected']),
+  code: z.string().optional(),
+  verifiedLayers: z.array(z.number()).optional(),
+});
+const Fixtures = z.object({
+  trustedRoots: z.record(z.string(), z.object({ path: z.string() })),
+  images: z.record(z.string(), z.object({ tag: z.string(), digest: z.string(), expectations: z.array(Expectation) })),
+});
+
+const fixtures = Fixtures.parse(JSON.parse(readFileSync(join(FIXTURES, 'fixtures.json'), 'utf8')));
+const cases = Object.values(fixtures.images).flatMap((image) => image.expectations.map((e, i) => ({ name: `${image.tag} #${i} (${e.outcome})`, image, e })));
+
+describe('fixtures.json expectations (offline, oci: layout)', () => {
+  it.each(cases)('$name', async ({ image, e }) => {
+    const policy: PolicyInput = e.policy.kind === 'keyless'
+      ? { certificateIdentity: e.policy.identity.value, certificateOidcIssuer: e.policy.issuer }
+      : { publicKey: readFileSync(join(FIXTURES, e.policy.keyFile), 'utf8'), ...(e.policy.insecureIgnoreTlog === true ? { ignoreTlogUnsafe: true } : {}) };
+    const trust = trustedRootFile(join(FIXTURES, fixtures.trustedRoots[e.trustedRoot]?.path ?? ''));
+    const run = verifyImage(`oci:${FIXTURE_LAYOUT}:${image.tag}`, policy, { trust });
+    if (e.outcome === 'verified') {
+      const result = await run;
+      expect(result.digest).toBe(image.digest);
+      const verifiedLayers = result.signatures.flatMap((s, i) => (s.outcome === 'verified' ? [i] : []));
+      expect(verifiedLayers).toEqual(e.verifiedLayers);
+    } else {
+      await expect(run).rejects.toMatchObject({ code: e.code, details: { digest: image.digest } });
+    }
+  });
+});
