@@ -22,7 +22,8 @@ export interface TrustRoot {
  * conformance case `trust-root-tlog-missing-validity-start_fail`); a key with
  * no start is malformed, so it is refused here.
  */
-const ValidFor = z.looseObject({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }).optional() });
+// protobuf JSON may write an absent `end` as null.
+const ValidFor = z.looseObject({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }).nullable().optional() });
 const LogKey = z.looseObject({
   baseUrl: z.string(),
   publicKey: z.looseObject({ rawBytes: z.base64().min(1), keyDetails: z.string(), validFor: ValidFor }),
