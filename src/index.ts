@@ -10,6 +10,7 @@ export { type CredentialSource, dockerConfigCredentials, staticCredentials } fro
 export { type CertificateAuthorityFiles, certificateAuthorityTrust, type TrustRoot, type TrustSource, type TufOptions, trustedRootFile, tufTrustRoot } from './trust-root/index.ts';
 export {
   ImageVerifier,
+  type MatcherSummary,
   type PolicySummary,
   RESULT_MEDIA_TYPE,
   type SignatureOutcome,

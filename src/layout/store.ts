@@ -53,8 +53,8 @@ export class LayoutStore implements ContentStore {
       throw new SigverifyError('MANIFEST_INVALID', `${this.description}: tag ${reference} names ${entries.length} different manifests`);
     }
     const entry = entries[0] as (typeof entries)[number];
-    const bytes = await this.getBlob(entry.digest as Digest, entry.size, this.#limits.maxManifestBytes);
-    return { digest: entry.digest as Digest, contentType: entry.mediaType, bytes };
+    const bytes = await this.getBlob(entry.digest, entry.size, this.#limits.maxManifestBytes);
+    return { digest: entry.digest, contentType: entry.mediaType, bytes };
   }
 
   async getBlob(digest: Digest, expectedSize: number, maxBytes: number): Promise<Uint8Array> {

@@ -233,14 +233,14 @@ async function runCredentialHelper(
       }
     };
     const timeoutMs = options.limits.credentialHelperTimeoutMs;
-    const timer = setTimeout(() => settle(failed(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => { settle(failed(`no answer within ${timeoutMs} ms`)); }, timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => {
       total += chunk.length;
       if (total <= maxBytes) chunks.push(chunk);
       else settle(new SigverifyError('LIMIT_EXCEEDED', `credential helper ${command}: output larger than ${maxBytes} bytes`, { details: { helper: command, maxBytes } }));
     });
-    child.on('error', (error) => settle(failed('cannot be run', error)));
-    child.on('close', (exitCode) => settle(undefined, exitCode));
+    child.on('error', (error) => { settle(failed('cannot be run', error)); });
+    child.on('close', (exitCode) => { settle(undefined, exitCode); });
     // A helper may exit without reading stdin; the resulting EPIPE is not our failure.
     child.stdin.on('error', () => undefined);
     child.stdin.end(serverUrl);

@@ -17,7 +17,8 @@ const EKU_ANY = '2.5.29.37.0';
 
 /** A leaf with an EKU extension must allow code signing; one without is unrestricted (RFC 5280 §4.2.1.12, as Go's x509 treats it). */
 export function checkCodeSigningEku(leafDer: Buffer): void {
-  const usages = new X509Certificate(leafDer).keyUsage;
+  // Node's typings say string[], but it is undefined when the extension is absent.
+  const usages = new X509Certificate(leafDer).keyUsage as readonly string[] | undefined;
   if (usages !== undefined && !usages.includes(EKU_CODE_SIGNING) && !usages.includes(EKU_ANY)) {
     throw new SignatureRejected('CERTIFICATE_INVALID', 'signing certificate is not valid for code signing (extended key usage)');
   }

@@ -62,10 +62,13 @@ export interface VerificationResult {
   readonly sigverifyVersion: string;
 }
 
+/** How a policy string is matched: exactly, or by a regexp that must match the whole value. */
+export type MatcherSummary = { readonly exact: string } | { readonly regexp: string };
+
 export interface PolicySummary {
   readonly mode: 'keyless' | 'key';
-  readonly identity?: string;
-  readonly issuer?: string;
+  readonly identity?: MatcherSummary;
+  readonly issuer?: MatcherSummary;
   readonly githubWorkflow?: GithubWorkflowClaims;
   readonly annotations: Readonly<Record<string, string>>;
   readonly requireTlog: boolean;

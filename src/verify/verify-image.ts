@@ -4,7 +4,7 @@ import { type ErrorCode, SigverifyError } from '../errors.ts';
 import { LayoutStore } from '../layout/store.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { parseManifest } from '../oci/index.ts';
-import { type Policy, type PolicyInput, compilePolicy, describeMatcher } from '../policy/index.ts';
+import { type Matcher, type Policy, type PolicyInput, compilePolicy } from '../policy/index.ts';
 import {
   type Digest,
   type ImageReference,
@@ -20,7 +20,7 @@ import { type TrustRoot, type TrustSource, emptyTrustRoot, tufTrustRoot } from '
 import { VERSION } from '../version.ts';
 import { mapConcurrent } from './concurrency.ts';
 import { verifyLegacySignature } from './legacy-signature.ts';
-import { type PolicySummary, RESULT_MEDIA_TYPE, type SignatureOutcome, type VerificationResult } from './result.ts';
+import { type MatcherSummary, type PolicySummary, RESULT_MEDIA_TYPE, type SignatureOutcome, type VerificationResult } from './result.ts';
 import { createSigstoreVerifier } from './sigstore.ts';
 
 export interface VerifyOptions {
@@ -196,12 +196,16 @@ function summarisePolicy(policy: Policy): PolicySummary {
   if (policy.mode === 'key') return { mode: 'key', annotations: policy.annotations, requireTlog: policy.requireTlog };
   return {
     mode: 'keyless',
-    identity: describeMatcher(policy.identity),
-    issuer: describeMatcher(policy.issuer),
+    identity: summariseMatcher(policy.identity),
+    issuer: summariseMatcher(policy.issuer),
     ...(Object.keys(policy.githubWorkflow).length === 0 ? {} : { githubWorkflow: policy.githubWorkflow }),
     annotations: policy.annotations,
     requireTlog: policy.requireTlog,
   };
+}
+
+function summariseMatcher(matcher: Matcher): MatcherSummary {
+  return matcher.kind === 'exact' ? { exact: matcher.value } : { regexp: `^(?:${matcher.source})$` };
 }
 
 /**

@@ -26,6 +26,6 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.on('close', (code) => { resolvePromise({ code, stdout, stderr }); });
   });
 }
