@@ -116,8 +116,10 @@ function reportError(error: unknown, io: Io, image: string | undefined, output: 
     io.stderr(`sigverify: ${message}\n${known && error.kind === 'usage' ? 'Run "sigverify help" for usage.\n' : ''}`);
   } else {
     io.stderr(`✗ Signature verification FAILED for ${image}: [${code}] ${message}\n`);
-    for (const s of result?.signatures ?? []) {
-      io.stderr(`  (${s.outcome}) ${s.origin}: ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}\n`);
+    // The message already carries a lone signature's reason; list them when there are several.
+    const signatures = result?.signatures ?? [];
+    if (signatures.length > 1) {
+      for (const s of signatures) io.stderr(`  (${s.outcome}) ${s.origin}: ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}\n`);
     }
   }
   if (output === 'json') {

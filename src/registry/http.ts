@@ -228,8 +228,8 @@ async function readErrorBody(response: Response, maxBytes: number): Promise<Uint
   let total = 0;
   try {
     while (total < maxBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      const value = await nextChunk(reader);
+      if (value === undefined) break;
       chunks.push(value.subarray(0, maxBytes - total));
       total += Math.min(value.byteLength, maxBytes - total);
     }
@@ -247,8 +247,8 @@ async function readChunks(response: Response, maxBytes: number): Promise<Uint8Ar
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return concat(chunks, total);
+    const value = await nextChunk(reader);
+    if (value === undefined) return concat(chunks, total);
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => undefined);
@@ -256,6 +256,14 @@ async function readChunks(response: Response, maxBytes: number): Promise<Uint8Ar
     }
     chunks.push(value);
   }
+}
+
+/** The next chunk of a body, or undefined at its end. Fetch bodies stream bytes; anything else is refused. */
+async function nextChunk(reader: ReadableStreamDefaultReader<unknown>): Promise<Uint8Array | undefined> {
+  const result = await reader.read();
+  if (result.done) return undefined;
+  if (!(result.value instanceof Uint8Array)) throw new TypeError('response body chunk is not a Uint8Array');
+  return result.value;
 }
 
 // A fresh, unshared buffer (Buffer.concat may hand out a slice of Node's pool).

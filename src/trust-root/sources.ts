@@ -1,7 +1,6 @@
 import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { initTUF } from '@sigstore/tuf';
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
@@ -82,6 +81,8 @@ export function tufTrustRoot(options: TufOptions = {}): TrustSource {
     async load() {
       let json: string;
       try {
+        // Loaded on demand: a pinned trusted_root.json needs no TUF client at all.
+        const { initTUF } = await import('@sigstore/tuf');
         const tuf = await initTUF({
           mirrorURL,
           cachePath: options.cachePath ?? defaultTufCachePath(),

@@ -52,7 +52,8 @@ function tinyImage(name: string, layerMediaType = OCI_LAYER) {
     config: describeBytes(OCI_CONFIG, config),
     layers: [describeBytes(layerMediaType, layer)],
   });
-  return { blobs: [config, layer], manifest, descriptor: describeBytes(OCI_MANIFEST, manifest) };
+  const blobs: readonly [config: Uint8Array, layer: Uint8Array] = [config, layer];
+  return { blobs, manifest, descriptor: describeBytes(OCI_MANIFEST, manifest) };
 }
 
 async function getManifest(registry: RunningRegistry, repo: string, reference: string, accept: string) {
@@ -69,17 +70,20 @@ function connectOutcome(host: string): Promise<string> {
       socket.destroy();
       resolve('connected');
     });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    socket.once('error', (error: NodeJS.ErrnoException) => { resolve(error.code ?? error.message); });
   });
 }
 
 describe('docker-registry harness', () => {
   let registry: RunningRegistry;
+  // Stays undefined when startRegistry fails, leaving afterAll nothing to stop.
+  let started: RunningRegistry | undefined;
   beforeAll(async () => {
-    registry = await startRegistry();
+    started = await startRegistry();
+    registry = started;
   });
   afterAll(async () => {
-    await registry?.stop();
+    await started?.stop();
   });
 
   it('answers GET /v2/ on a loopback address', async () => {
@@ -94,7 +98,7 @@ describe('docker-registry harness', () => {
     const image = tinyImage('inline');
     for (const blob of image.blobs) await pushBlob(registry.url, 'harness/inline', blob);
     // A second push of the same blob is a HEAD hit, not a new upload.
-    await pushBlob(registry.url, 'harness/inline', image.blobs[0]!);
+    await pushBlob(registry.url, 'harness/inline', image.blobs[0]);
     const digest = await pushManifest(registry.url, 'harness/inline', 'v1', image.manifest, OCI_MANIFEST);
     expect(digest).toBe(image.descriptor.digest);
 
@@ -107,7 +111,7 @@ describe('docker-registry harness', () => {
       expect(Buffer.from(bytes).equals(Buffer.from(image.manifest))).toBe(true);
     }
 
-    const layer = await fetch(`${registry.url}/v2/harness/inline/blobs/${sha256Digest(image.blobs[1]!)}`);
+    const layer = await fetch(`${registry.url}/v2/harness/inline/blobs/${sha256Digest(image.blobs[1])}`);
     expect(layer.status).toBe(200);
     expect(new Uint8Array(await layer.arrayBuffer())).toEqual(image.blobs[1]);
   });
@@ -197,7 +201,7 @@ describe('docker-registry harness', () => {
       // The index's children are there by digest, with their blobs.
       const child = await getManifest(registry, 'harness/layout', arm64.descriptor.digest, OCI_MANIFEST);
       expect(child.response.status).toBe(200);
-      const blob = await fetch(`${registry.url}/v2/harness/layout/blobs/${sha256Digest(arm64.blobs[1]!)}`);
+      const blob = await fetch(`${registry.url}/v2/harness/layout/blobs/${sha256Digest(arm64.blobs[1])}`);
       expect(blob.status).toBe(200);
     });
 
@@ -214,7 +218,7 @@ describe('docker-registry harness', () => {
     it('refuses a layout blob whose bytes are not what its descriptor names', async () => {
       const image = tinyImage('corrupt');
       const dir = await writeLayout([...image.blobs, image.manifest], [['signed', image.descriptor]]);
-      await writeFile(join(dir, 'blobs', 'sha256', digestHex(sha256Digest(image.blobs[1]!))), 'tampered');
+      await writeFile(join(dir, 'blobs', 'sha256', digestHex(sha256Digest(image.blobs[1]))), 'tampered');
 
       await expect(pushLayoutImage(registry.url, 'harness/corrupt', dir, 'signed')).rejects.toThrow(
         /descriptor says sha256:/,

@@ -55,7 +55,7 @@ describe('construction', () => {
   it('uses https for remote registries, Docker Hub included, through the injected fetch', async () => {
     const urls: string[] = [];
     const fakeFetch: typeof fetch = (input) => {
-      urls.push(String(input));
+      urls.push(input instanceof Request ? input.url : input.toString());
       return Promise.resolve(new Response(null, { status: 404 }));
     };
     await registryClientFor(parseRegistryReference('alpine'), { fetch: fakeFetch }).getManifest('latest');
@@ -66,7 +66,7 @@ describe('construction', () => {
   it('uses http for loopback registries, and https when asked', async () => {
     const urls: string[] = [];
     const fakeFetch: typeof fetch = (input) => {
-      urls.push(String(input));
+      urls.push(input instanceof Request ? input.url : input.toString());
       return Promise.resolve(new Response(null, { status: 404 }));
     };
     await new RegistryClient({ registry: 'localhost:5000', repository: 'app', fetch: fakeFetch }).getManifest('v1');
@@ -122,7 +122,7 @@ describe('getManifest', () => {
   });
 
   it('resolves undefined on 404', async () => {
-    const server = await startServer((_req, res) => sendJson(res, 404, { errors: [{ code: 'MANIFEST_UNKNOWN' }] }));
+    const server = await startServer((_req, res) => { sendJson(res, 404, { errors: [{ code: 'MANIFEST_UNKNOWN' }] }); });
     expect(await clientFor(server).getManifest('sha256-abc.sig')).toBeUndefined();
   });
 
@@ -189,7 +189,7 @@ describe('getBlob', () => {
   });
 
   it('fails with BLOB_NOT_FOUND on 404', async () => {
-    const server = await startServer((_req, res) => sendJson(res, 404, { errors: [{ code: 'BLOB_UNKNOWN' }] }));
+    const server = await startServer((_req, res) => { sendJson(res, 404, { errors: [{ code: 'BLOB_UNKNOWN' }] }); });
     await expectCode(clientFor(server).getBlob(digest, blob.length, 1024), 'BLOB_NOT_FOUND');
   });
 
@@ -296,7 +296,7 @@ describe('retries, timeouts and network failures', () => {
   });
 
   it('does not retry other errors, and reports the registry error codes', async () => {
-    const server = await startServer((_req, res) => sendJson(res, 400, { errors: [{ code: 'NAME_INVALID', message: 'bad' }] }));
+    const server = await startServer((_req, res) => { sendJson(res, 400, { errors: [{ code: 'NAME_INVALID', message: 'bad' }] }); });
     const error = await expectCode(clientFor(server).getManifest('v1'), 'REGISTRY_HTTP_ERROR');
     expect(error.details).toMatchObject({ status: 400, registryErrors: ['NAME_INVALID'] });
     expect(server.requests).toHaveLength(1);
@@ -338,7 +338,7 @@ describe('authentication', () => {
   /** A registry requiring `Bearer tok-*` and a token server issuing tok-1, tok-2, … */
   async function bearerRegistry(tokenBody: (n: number) => unknown = (n) => ({ token: `tok-${n}` })) {
     let issued = 0;
-    const tokens = await startServer((_req, res) => sendJson(res, 200, tokenBody(++issued)));
+    const tokens = await startServer((_req, res) => { sendJson(res, 200, tokenBody(++issued)); });
     const body = manifestBytes();
     const registry = await startServer((req, res) => {
       if (req.headers.authorization?.startsWith('Bearer tok-') === true) {
@@ -415,7 +415,7 @@ describe('authentication', () => {
   });
 
   it('fails with REGISTRY_AUTH_FAILED on a second 401, without leaking secrets', async () => {
-    const tokens = await startServer((_req, res) => sendJson(res, 200, { token: 'tok-secret' }));
+    const tokens = await startServer((_req, res) => { sendJson(res, 200, { token: 'tok-secret' }); });
     const registry = await startServer((_req, res) => {
       res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.origin}/token"` }).end();
     });
@@ -427,7 +427,7 @@ describe('authentication', () => {
   });
 
   it('fails with REGISTRY_AUTH_FAILED on 403', async () => {
-    const server = await startServer((_req, res) => sendJson(res, 403, { errors: [{ code: 'DENIED' }] }));
+    const server = await startServer((_req, res) => { sendJson(res, 403, { errors: [{ code: 'DENIED' }] }); });
     await expectCode(clientFor(server).getManifest('v1'), 'REGISTRY_AUTH_FAILED');
   });
 
@@ -443,10 +443,10 @@ describe('authentication', () => {
 
   it('fails with REGISTRY_AUTH_FAILED when the token endpoint refuses or answers nonsense', async () => {
     for (const answer of [
-      (res: ServerResponse) => sendJson(res, 401, { errors: [{ code: 'UNAUTHORIZED' }] }),
-      (res: ServerResponse) => sendJson(res, 200, { nothing: true }),
+      (res: ServerResponse) => { sendJson(res, 401, { errors: [{ code: 'UNAUTHORIZED' }] }); },
+      (res: ServerResponse) => { sendJson(res, 200, { nothing: true }); },
     ]) {
-      const tokens = await startServer((_req, res) => answer(res));
+      const tokens = await startServer((_req, res) => { answer(res); });
       const registry = await startServer((_req, res) => res.writeHead(401, { 'www-authenticate': `Bearer realm="${tokens.origin}/token"` }).end());
       await expectCode(clientFor(registry).getManifest('v1'), 'REGISTRY_AUTH_FAILED');
     }

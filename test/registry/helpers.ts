@@ -53,7 +53,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => { resolve(); });
       }),
   };
   servers.push(testServer);

@@ -60,7 +60,7 @@ async function freePort(): Promise<number> {
     server.listen(0, '127.0.0.1', resolve);
   });
   const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
   if (address === null || typeof address === 'string') {
     throw new Error(`unexpected server address ${String(address)}`);
   }
@@ -143,7 +143,7 @@ async function isReady(url: string, instance: string): Promise<boolean> {
 /** Resolves once the child has exited (at once if it already has). */
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve) => child.once('exit', () => { resolve(); }));
 }
 
 async function terminate(child: ChildProcess): Promise<void> {

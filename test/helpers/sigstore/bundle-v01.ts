@@ -96,7 +96,5 @@ export function verifyLayerWithSigstoreJs(
 }
 
 function withoutKey(record: Readonly<Record<string, string>>, key: string): Record<string, string> {
-  const copy = { ...record };
-  delete copy[key];
-  return copy;
+  return Object.fromEntries(Object.entries(record).filter(([name]) => name !== key));
 }

@@ -27,7 +27,8 @@ export function goJsonString(value: string): string {
 
 export interface SimpleSigningOptions {
   readonly dockerReference: string;
-  readonly digest: Digest | string;
+  /** Usually a {@link Digest}; any string is written as is. */
+  readonly digest: string;
   /** `null` (cosign without `-a`) or the `-a` claims; written with sorted keys like a Go map. */
   readonly optional?: Readonly<Record<string, string | number | boolean>> | null;
   /** Default `cosign container image signature`. */

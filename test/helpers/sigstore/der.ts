@@ -42,7 +42,7 @@ export function sequence(...items: readonly Uint8Array[]): Buffer {
 
 /** SET OF, elements sorted by their encoding as DER requires (X.690 §11.6). */
 export function setOf(...items: readonly Uint8Array[]): Buffer {
-  return tlv(TAG.SET, Buffer.concat([...items].sort(Buffer.compare)));
+  return tlv(TAG.SET, Buffer.concat([...items].sort((a, b) => Buffer.compare(a, b))));
 }
 
 /** INTEGER from a non-negative number, bigint, or unsigned big-endian magnitude. */

@@ -6,9 +6,11 @@
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('JCS: non-finite number');
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new Error(`JCS: cannot encode ${typeof value}`);
-    return text;
+    // JSON.stringify yields no text for these (and throws on bigint).
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+      throw new Error(`JCS: cannot encode ${typeof value}`);
+    }
+    return JSON.stringify(value);
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
