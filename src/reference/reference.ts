@@ -37,11 +37,13 @@ export interface LayoutReference {
 export type ImageReference = RegistryReference | LayoutReference;
 
 export const DOCKER_HUB = 'index.docker.io';
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+/** Host names that all mean Docker Hub; the parser folds them into {@link DOCKER_HUB}. */
+export const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 // distribution/reference grammar (reference.go): path components, tag, registry host.
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
+/** A tag (distribution/reference `reference.go`). */
+export const TAG_PATTERN = /^[\w][\w.-]{0,127}$/;
 const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?))*(?::[0-9]{1,5})?$|^\[[0-9a-fA-F:.]+\](?::[0-9]{1,5})?$/;
 const MAX_REFERENCE_LENGTH = 4096;
 const MAX_REPOSITORY_LENGTH = 255;
@@ -77,7 +79,7 @@ export function parseRegistryReference(input: string): RegistryReference {
   if (lastColon > lastSlash) {
     tag = name.slice(lastColon + 1);
     name = name.slice(0, lastColon);
-    if (!TAG.test(tag)) throw invalid(input, `tag "${tag}" is not a valid tag`);
+    if (!TAG_PATTERN.test(tag)) throw invalid(input, `tag "${tag}" is not a valid tag`);
   }
   const parts = name.split('/');
   let registry = DOCKER_HUB;
@@ -105,7 +107,7 @@ function parseLayoutReference(input: string): LayoutReference {
   const colon = path.lastIndexOf(':');
   if (colon > 0 && !path.slice(colon + 1).includes('/')) {
     const candidate = path.slice(colon + 1);
-    if (!TAG.test(candidate)) throw invalid(input, `tag "${candidate}" is not a valid tag`);
+    if (!TAG_PATTERN.test(candidate)) throw invalid(input, `tag "${candidate}" is not a valid tag`);
     tag = candidate;
     path = path.slice(0, colon);
   }

@@ -1,6 +1,6 @@
 import { type ErrorDetails, SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
-import { type Digest, isDigest, parseRegistryReference, type RegistryReference, sha256Digest } from '../reference/index.ts';
+import { type Digest, isDigest, parseRegistryReference, type RegistryReference, sha256Digest, TAG_PATTERN } from '../reference/index.ts';
 import { Authenticator } from './auth.ts';
 import type { CredentialSource } from './credentials.ts';
 import { defaultSleep, type HttpContext, type HttpRequest, type HttpResponse, isLoopbackHost, redactUrl, send } from './http.ts';
@@ -36,8 +36,6 @@ export interface RegistryClientOptions {
 }
 
 const DEFAULT_USER_AGENT = 'sigverify';
-// reference.ts grammar (distribution/reference `reference.go`): a tag is [\w][\w.-]{0,127}.
-const TAG = /^[\w][\w.-]{0,127}$/;
 
 /**
  * The OCI distribution-spec client (`spec.md`, "Pull"): manifests by tag or
@@ -99,7 +97,7 @@ export class RegistryClient implements ContentStore {
   async getManifest(reference: string): Promise<FetchedManifest | undefined> {
     const byDigest = isDigest(reference);
     const name = `${this.description}${byDigest ? '@' : ':'}${reference}`;
-    if (!byDigest && !TAG.test(reference)) {
+    if (!byDigest && !TAG_PATTERN.test(reference)) {
       throw new SigverifyError('REFERENCE_INVALID', `"${reference}" is neither a tag nor a sha256 digest (${this.description})`, {
         details: { reference: name },
       });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
-import { DOCKER_HUB } from '../reference/index.ts';
+import { DOCKER_HUB, DOCKER_HUB_ALIASES } from '../reference/index.ts';
 import { type CredentialSource, type Credentials, IDENTITY_TOKEN_USERNAME } from './credentials.ts';
 
 /**
@@ -82,8 +82,6 @@ export function configKeyHost(key: string): string {
     .toLowerCase();
 }
 
-// The reference parser folds these into index.docker.io, so a config key naming any of them is Docker Hub's.
-const DOCKER_HUB_KEYS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 
 /**
  * The config key for `registry`, or undefined: a key that is exactly the host
@@ -92,7 +90,7 @@ const DOCKER_HUB_KEYS = new Set(['docker.io', 'index.docker.io', 'registry-1.doc
 export function matchConfigKey(keys: readonly string[], registry: string): string | undefined {
   const wanted = (key: string): boolean => {
     const host = configKeyHost(key);
-    return host === registry || (registry === DOCKER_HUB && DOCKER_HUB_KEYS.has(host));
+    return host === registry || (registry === DOCKER_HUB && DOCKER_HUB_ALIASES.has(host));
   };
   return keys.find((key) => key === registry) ?? keys.find(wanted);
 }
