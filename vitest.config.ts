@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['test/setup/no-network.ts'],
+    setupFiles: ['test/setup/guards.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
