@@ -15,8 +15,10 @@ export interface Limits {
   readonly maxSignatureBlobBytes: number;
   /** Largest JSON document from a token endpoint or credential helper, in bytes. */
   readonly maxAuthResponseBytes: number;
-  /** Largest trusted_root.json or public key file read, in bytes. */
+  /** Largest trusted_root.json, CA or TUF file read, in bytes. */
   readonly maxTrustFileBytes: number;
+  /** Largest local configuration file read (Docker config.json, a PEM public key), in bytes. */
+  readonly maxConfigFileBytes: number;
   /** Largest error body read from a registry (for the message only), in bytes. */
   readonly maxErrorBodyBytes: number;
   /** Most layers read from one signature manifest; more is an error, not a truncation. */
@@ -46,6 +48,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxSignatureBlobBytes: 1024 * 1024,
   maxAuthResponseBytes: 256 * 1024,
   maxTrustFileBytes: 4 * 1024 * 1024,
+  maxConfigFileBytes: 1024 * 1024,
   maxErrorBodyBytes: 4 * 1024,
   maxSignatureLayers: 1000,
   maxIndexManifests: 1000,

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFileCapped } from '../io/read-capped.ts';
 import {
+  DEFAULT_LIMITS,
   type SignatureOutcome,
   SigverifyError,
   type TrustSource,
@@ -84,11 +85,14 @@ function trustOption(cmd: VerifyCommand): { trust?: TrustSource } {
 }
 
 async function readKey(path: string): Promise<string> {
+  let bytes;
   try {
-    return await readFile(path, 'utf8');
+    bytes = await readFileCapped(path, DEFAULT_LIMITS.maxConfigFileBytes);
   } catch (cause) {
     throw new SigverifyError('KEY_INVALID', `cannot read public key ${path}: ${(cause as Error).message}`, { cause });
   }
+  if (bytes === undefined) throw new SigverifyError('KEY_INVALID', `public key ${path} is larger than ${DEFAULT_LIMITS.maxConfigFileBytes} bytes`);
+  return bytes.toString('utf8');
 }
 
 function signer(s: SignatureOutcome): string {

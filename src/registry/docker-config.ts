@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
+import { readFileCapped } from '../io/read-capped.ts';
 import { DOCKER_HUB, DOCKER_HUB_ALIASES } from '../reference/index.ts';
 import { type CredentialSource, type Credentials, IDENTITY_TOKEN_USERNAME } from './credentials.ts';
 
@@ -143,33 +143,15 @@ export function dockerConfigCredentials(options: DockerConfigOptions = {}): Cred
 
 /** Reads and parses config.json; undefined when it does not exist (anonymous access). */
 async function readDockerConfig(path: string, limits: Limits): Promise<DockerConfig | undefined> {
-  // The config is a credentials document: the cap for those (token and helper responses) applies.
   let bytes: Uint8Array | undefined;
   try {
-    bytes = await readFileCapped(path, limits.maxAuthResponseBytes);
+    bytes = await readFileCapped(path, limits.maxConfigFileBytes);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw configInvalid(path, 'cannot be read', cause);
   }
-  if (bytes === undefined) throw configInvalid(path, `larger than ${limits.maxAuthResponseBytes} bytes`);
+  if (bytes === undefined) throw configInvalid(path, `larger than ${limits.maxConfigFileBytes} bytes`);
   return parseDockerConfig(new TextDecoder().decode(bytes), path);
-}
-
-/** The file's bytes, or undefined when it holds more than `maxBytes`. */
-async function readFileCapped(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = new Uint8Array(maxBytes + 1);
-    let total = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null);
-      if (bytesRead === 0) return buffer.subarray(0, total);
-      total += bytesRead;
-      if (total > maxBytes) return undefined;
-    }
-  } finally {
-    await handle.close();
-  }
 }
 
 // docker-credential-helpers `credentials/error.go`: the message a helper prints (exit 1) when it has nothing.

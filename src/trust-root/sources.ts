@@ -1,7 +1,7 @@
-import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SigverifyError } from '../errors.ts';
+import { readFileCapped } from '../io/read-capped.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
 
@@ -16,22 +16,11 @@ export interface TrustSource {
   load(): Promise<TrustRoot>;
 }
 
-/** Reads a file with a byte cap enforced on what is read, not on what stat claims. */
+/** A local file, capped; LIMIT_EXCEEDED when larger (the caller maps file-system errors). */
 export async function readCapped(path: string, maxBytes: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > maxBytes) throw new SigverifyError('LIMIT_EXCEEDED', `${path} is larger than ${maxBytes} bytes`);
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    await handle.close();
-  }
+  const bytes = await readFileCapped(path, maxBytes);
+  if (bytes === undefined) throw new SigverifyError('LIMIT_EXCEEDED', `${path} is larger than ${maxBytes} bytes`);
+  return bytes;
 }
 
 /** A pinned `trusted_root.json` (cosign `--trusted-root`): fully offline. */

@@ -120,7 +120,7 @@ describe('auths', () => {
 
   it('fails with DOCKER_CONFIG_INVALID on a config larger than the cap', async () => {
     await writeConfig({ auths: {}, padding: 'x'.repeat(2000) });
-    const limits = resolveLimits({ maxAuthResponseBytes: 1024 });
+    const limits = resolveLimits({ maxConfigFileBytes: 1024 });
     await expectCode(dockerConfigCredentials({ env, limits }).get('ghcr.io'), 'DOCKER_CONFIG_INVALID');
   });
 });
