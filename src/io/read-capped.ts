@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { SigverifyError } from '../errors.ts';
 
 /**
  * Reads a local file with a byte cap enforced on what is read, never on what
@@ -20,4 +21,11 @@ export async function readFileCapped(path: string, maxBytes: number): Promise<Bu
   } finally {
     await handle.close();
   }
+}
+
+/** {@link readFileCapped}, with LIMIT_EXCEEDED for a file over the cap. */
+export async function readCapped(path: string, maxBytes: number): Promise<Buffer> {
+  const bytes = await readFileCapped(path, maxBytes);
+  if (bytes === undefined) throw new SigverifyError('LIMIT_EXCEEDED', `${path} is larger than ${maxBytes} bytes`);
+  return bytes;
 }

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { SigverifyError } from '../errors.ts';
+import { readCapped } from '../io/read-capped.ts';
 import { parseJson } from '../json/parse.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 import { type Digest, digestHex, isDigest, sha256Digest } from '../reference/index.ts';
 import type { ContentStore, FetchedManifest } from '../registry/types.ts';
-import { readCapped } from '../trust-root/sources.ts';
 
 /**
  * An OCI image-layout directory as a content store (OCI image-spec

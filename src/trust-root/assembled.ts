@@ -3,7 +3,8 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { pemBlocks } from '../bundle/pem.ts';
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
-import { type TrustSource, readCapped } from './sources.ts';
+import { readCapped } from '../io/read-capped.ts';
+import type { TrustSource } from './sources.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SigverifyError } from '../errors.ts';
-import { readFileCapped } from '../io/read-capped.ts';
+import { readCapped } from '../io/read-capped.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
 
@@ -14,13 +14,6 @@ export interface TrustSource {
   /** For messages and results: "trusted_root.json file /etc/…", "TUF https://…". */
   readonly description: string;
   load(): Promise<TrustRoot>;
-}
-
-/** A local file, capped; LIMIT_EXCEEDED when larger (the caller maps file-system errors). */
-export async function readCapped(path: string, maxBytes: number): Promise<Buffer> {
-  const bytes = await readFileCapped(path, maxBytes);
-  if (bytes === undefined) throw new SigverifyError('LIMIT_EXCEEDED', `${path} is larger than ${maxBytes} bytes`);
-  return bytes;
 }
 
 /** A pinned `trusted_root.json` (cosign `--trusted-root`): fully offline. */
