@@ -73,6 +73,16 @@ describe('legacy signature attacks, one change from a valid signature', () => {
     expect(await verdict(await image((d) => [validLayer(d)]))).toEqual(['verified']);
   });
 
+  it('a signature manifest with Docker media types (COSIGN_DOCKER_MEDIA_TYPES=1) verifies too', async () => {
+    const img = makeImage(`docker-media-types-${counter++}`);
+    const layout = join(dir, `layout-docker-${counter}`);
+    await writeOciLayout(layout, [
+      { object: img, tag: 'image' },
+      { object: makeSignatureManifest([validLayer(img.digest)], { dockerMediaTypes: true }), tag: signatureTag(img.digest) },
+    ]);
+    expect(await verdict(`oci:${layout}:image`)).toEqual(['verified']);
+  });
+
   it('the same log entry presented twice counts once', async () => {
     const ref = await image((d) => {
       const layer = validLayer(d);
