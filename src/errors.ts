@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   MANIFEST_INVALID: 'rejected',
   BLOB_NOT_FOUND: 'rejected',
   REDIRECT_REFUSED: 'rejected',
+  /** A referrers listing's `Link: rel="next"` leaves the registry's origin, repeats a page, or cannot be parsed. */
+  PAGINATION_REFUSED: 'rejected',
   NO_SIGNATURES: 'rejected',
   NO_MATCHING_SIGNATURE: 'rejected',
 } as const satisfies Record<string, ErrorKind>;
@@ -106,6 +108,10 @@ export const REJECTION_CODES = [
   'CLAIM_MISMATCH',
   'ANNOTATION_MISMATCH',
   'SIGSTORE_VERIFICATION_FAILED',
+  'BUNDLE_INVALID',
+  'BUNDLE_UNSUPPORTED',
+  'PREDICATE_TYPE_MISMATCH',
+  'VERIFICATION_MATERIAL_MISMATCH',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

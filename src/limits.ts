@@ -6,13 +6,17 @@
  * Sources for the defaults: cosign reads at most 1000 signature layers
  * (pkg/oci/remote/signatures.go) and caps attachments at 128 MiB
  * (COSIGN_MAX_ATTACHMENT_SIZE); the OCI distribution spec recommends
- * registries accept manifests of at least 4 MiB.
+ * registries accept manifests of at least 4 MiB. A referrers listing is one
+ * image index however many pages it is served in, so its total entries are
+ * bounded by `maxIndexManifests` as well.
  */
 export interface Limits {
   /** Largest manifest or index accepted, in bytes. */
   readonly maxManifestBytes: number;
   /** Largest signature payload blob (a `.sig` layer), in bytes. */
   readonly maxSignatureBlobBytes: number;
+  /** Largest Sigstore bundle or DSSE envelope blob (attestations carry whole provenance documents), in bytes. */
+  readonly maxBundleBytes: number;
   /** Largest JSON document from a token endpoint or credential helper, in bytes. */
   readonly maxAuthResponseBytes: number;
   /** Largest trusted_root.json, CA or TUF file read, in bytes. */
@@ -27,6 +31,10 @@ export interface Limits {
   readonly maxIndexManifests: number;
   /** Most annotation bytes (keys + values) on one descriptor. */
   readonly maxAnnotationBytes: number;
+  /** Most pages of one referrers listing followed through `Link: <…>; rel="next"`; more is an error. */
+  readonly maxReferrerPages: number;
+  /** Most Sigstore bundle referrers accepted for one image; more is an error, not a truncation. */
+  readonly maxReferrers: number;
   /** Most HTTP redirects followed for one request. */
   readonly maxRedirects: number;
   /** Most retries of one request on 429/5xx/network failure. */
@@ -46,6 +54,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxManifestBytes: 4 * 1024 * 1024,
   maxSignatureBlobBytes: 1024 * 1024,
+  maxBundleBytes: 16 * 1024 * 1024,
   maxAuthResponseBytes: 256 * 1024,
   maxTrustFileBytes: 4 * 1024 * 1024,
   maxConfigFileBytes: 1024 * 1024,
@@ -53,6 +62,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxSignatureLayers: 1000,
   maxIndexManifests: 1000,
   maxAnnotationBytes: 512 * 1024,
+  maxReferrerPages: 10,
+  maxReferrers: 100,
   maxRedirects: 5,
   maxRetries: 3,
   maxRetryAfterMs: 10_000,

@@ -24,7 +24,7 @@ const LayerAnnotationsSchema = z.looseObject({
 });
 
 export interface LegacyLayerAnnotations {
-  /** Standard base64 of the raw signature over the payload bytes. */
+  /** Standard base64 of the raw signature over the payload bytes (`""` on `.att` layers, whose envelope holds it). */
   readonly signature: string;
   /** PEM of the leaf certificate (keyless / certificate mode), when present and non-empty. */
   readonly certificatePem: string | undefined;
@@ -34,8 +34,12 @@ export interface LegacyLayerAnnotations {
   readonly rfc3161: string | undefined;
 }
 
-export function parseLegacyAnnotations(annotations: Readonly<Record<string, string>> | undefined): LegacyLayerAnnotations {
-  const parsed = parseValue(LayerAnnotationsSchema, annotations ?? {}, (reason, cause) =>
+/** `.att` layers carry the signature in the envelope and `""` in the annotation (cosign-formats §3). */
+const AttestationAnnotationsSchema = LayerAnnotationsSchema.extend({ [ANNOTATION_SIGNATURE]: z.string().optional().transform(() => '') });
+
+export function parseLegacyAnnotations(annotations: Readonly<Record<string, string>> | undefined, kind: 'signature' | 'attestation' = 'signature'): LegacyLayerAnnotations {
+  const schema = kind === 'signature' ? LayerAnnotationsSchema : AttestationAnnotationsSchema;
+  const parsed = parseValue(schema, annotations ?? {}, (reason, cause) =>
     new SignatureRejected('ANNOTATION_INVALID', `signature layer annotations are invalid: ${reason}`, { cause }),
   );
   const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value.trim() === '' ? undefined : value);

@@ -13,5 +13,12 @@ export const ANNOTATION_CHAIN = 'dev.sigstore.cosign/chain';
 export const ANNOTATION_REKOR_BUNDLE = 'dev.sigstore.cosign/bundle';
 export const ANNOTATION_RFC3161 = 'dev.sigstore.cosign/rfc3161timestamp';
 
-/** Tag suffix of the legacy signature image (`sha256-<hex>.sig`, cosign `pkg/oci/remote/remote.go`). */
+/** Tag suffixes of the legacy signature and attestation images (`sha256-<hex>.sig`, cosign `pkg/oci/remote/remote.go`). */
 export const SIGNATURE_TAG_SUFFIX = '.sig';
+export const ATTESTATION_TAG_SUFFIX = '.att';
+
+/** Layer media type of a legacy attestation: a DSSE envelope (cosign-formats §3). */
+export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+
+/** Layer annotation naming a legacy attestation's predicate type (a hint; the signed statement decides). */
+export const ANNOTATION_PREDICATE_TYPE = 'predicateType';

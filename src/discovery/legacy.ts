@@ -1,17 +1,20 @@
-import { SIGNATURE_TAG_SUFFIX } from '../cosign/index.ts';
+import { ATTESTATION_TAG_SUFFIX, SIGNATURE_TAG_SUFFIX } from '../cosign/index.ts';
 import { SigverifyError } from '../errors.ts';
 import type { Limits } from '../limits.ts';
 import { type Descriptor, parseManifest } from '../oci/index.ts';
 import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
-import type { SignatureCandidate } from './candidate.ts';
+import type { LegacyCandidate } from './candidate.ts';
+
+/** `.sig` holds signatures, `.att` attestations (cosign-formats §1.1, §3). */
+export type LegacySuffix = typeof SIGNATURE_TAG_SUFFIX | typeof ATTESTATION_TAG_SUFFIX;
 
 /**
- * The legacy signature tag of an image digest: `sha256-<hex>.sig`
+ * The legacy tag of an image digest: `sha256-<hex>.sig` or `.att`
  * (cosign-formats §1.1, sigstore/cosign `pkg/oci/remote/remote.go`).
  */
-export function legacySignatureTag(imageDigest: Digest): string {
-  return `sha256-${digestHex(imageDigest)}${SIGNATURE_TAG_SUFFIX}`;
+export function legacySignatureTag(imageDigest: Digest, suffix: LegacySuffix = SIGNATURE_TAG_SUFFIX): string {
+  return `sha256-${digestHex(imageDigest)}${suffix}`;
 }
 
 /**
@@ -20,8 +23,13 @@ export function legacySignatureTag(imageDigest: Digest): string {
  * signatures", not an error. No crypto here; layers are fetched and checked
  * by the verifier, one by one.
  */
-export async function discoverLegacySignatures(store: ContentStore, imageDigest: Digest, limits: Limits): Promise<SignatureCandidate[]> {
-  const tag = legacySignatureTag(imageDigest);
+export async function discoverLegacySignatures(
+  store: ContentStore,
+  imageDigest: Digest,
+  limits: Limits,
+  suffix: LegacySuffix = SIGNATURE_TAG_SUFFIX,
+): Promise<LegacyCandidate[]> {
+  const tag = legacySignatureTag(imageDigest, suffix);
   const fetched = await store.getManifest(tag);
   if (fetched === undefined) return [];
   const where = `${store.description}:${tag}`;

@@ -5,7 +5,7 @@ import { readCapped } from '../io/read-capped.ts';
 import { parseJson } from '../json/parse.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 import { type Digest, digestHex, isDigest, sha256Digest } from '../reference/index.ts';
-import type { ContentStore, FetchedManifest } from '../registry/types.ts';
+import type { ContentStore, FetchedManifest, ReferrersListing } from '../registry/types.ts';
 
 /**
  * An OCI image-layout directory as a content store (OCI image-spec
@@ -69,6 +69,15 @@ export class LayoutStore implements ContentStore {
       throw new SigverifyError('DIGEST_MISMATCH', `${this.description}: blob ${digest} has ${bytes.length} bytes, descriptor says ${expectedSize}`, { details: { digest } });
     }
     return bytes;
+  }
+
+  /**
+   * An image layout has no referrers API (image-spec `image-layout.md` defines
+   * only `index.json` and blobs); referrers kept in a layout are found through
+   * the referrers tag schema, `sha256-<hex>`, like on a registry without the API.
+   */
+  getReferrers(_subject: Digest): Promise<ReferrersListing> {
+    return Promise.resolve({ kind: 'unsupported' });
   }
 
   /** The blob's bytes, hash-checked; `undefined` when the layout has no such blob. */

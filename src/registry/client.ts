@@ -3,9 +3,11 @@ import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 import { type Digest, isDigest, parseRegistryReference, type RegistryReference, sha256Digest, TAG_PATTERN } from '../reference/index.ts';
 import { Authenticator } from './auth.ts';
 import type { CredentialSource } from './credentials.ts';
+import { type Descriptor, parseManifest } from '../oci/index.ts';
 import { defaultSleep, type HttpContext, type HttpRequest, type HttpResponse, isLoopbackHost, redactUrl, send } from './http.ts';
-import { MANIFEST_ACCEPT } from './media-types.ts';
-import type { ContentStore, FetchedManifest } from './types.ts';
+import { nextLink } from './link.ts';
+import { MANIFEST_ACCEPT, MEDIA_TYPES, mediaTypeOf } from './media-types.ts';
+import type { ContentStore, FetchedManifest, ReferrersListing } from './types.ts';
 
 export interface RegistryClientOptions {
   /** host[:port], normalised as by the reference parser: `index.docker.io`, `ghcr.io`, `127.0.0.1:5000`. */
@@ -103,7 +105,7 @@ export class RegistryClient implements ContentStore {
       });
     }
     const details: ErrorDetails = byDigest ? { reference: name, digest: reference } : { reference: name };
-    const response = await this.#get(`manifests/${reference}`, {
+    const response = await this.#get(this.#url(`manifests/${reference}`), {
       what: `manifest ${name}`,
       details,
       headers: { accept: MANIFEST_ACCEPT },
@@ -140,7 +142,7 @@ export class RegistryClient implements ContentStore {
     }
     const sizeMismatch = (received: string): SigverifyError =>
       new SigverifyError('DIGEST_MISMATCH', `blob ${name}: expected ${expectedSize} bytes, received ${received}`, { details });
-    const response = await this.#get(`blobs/${digest}`, {
+    const response = await this.#get(this.#url(`blobs/${digest}`), {
       what: `blob ${name}`,
       details,
       maxBytes: expectedSize,
@@ -160,12 +162,119 @@ export class RegistryClient implements ContentStore {
   }
 
   /**
-   * GET under /v2/<name>/, answering at most one challenge (token.md "How to
-   * authenticate"): a second 401 or any 403 is REGISTRY_AUTH_FAILED.
-   * Resolves 2xx or 404.
+   * distribution-spec v1.1 "Listing Referrers": GET /v2/<name>/referrers/<digest>
+   * with `Accept: application/vnd.oci.image.index.v1+json`, every page.
+   *
+   * The registry has the API only if it answers 200 with an OCI image index.
+   * 404, 400 and 406, or any 2xx of another content type, mean it has not:
+   * the spec's "Unavailable Referrers API" and go-containerregistry
+   * `pkg/v1/remote/referrers.go`, which cosign uses to decide on the tag
+   * fallback. An index content type with a body that is not an index is
+   * MANIFEST_INVALID: the registry claims the API, so falling back would let
+   * a broken or hostile answer pick the listing.
+   *
+   * No `artifactType` query: registries may ignore the filter, and cosign
+   * lists unfiltered (`pkg/cosign/verify.go`, GetBundles); callers filter.
    */
-  async #get(path: string, request: Omit<HttpRequest, 'url' | 'authorization'>): Promise<HttpResponse> {
-    const url = new URL(`/v2/${this.repository}/${path}`, this.#baseUrl);
+  async getReferrers(subject: Digest): Promise<ReferrersListing> {
+    const name = `${this.description}@${subject}`;
+    const details: ErrorDetails = { reference: name, digest: subject };
+    if (!isDigest(subject)) {
+      throw new SigverifyError('REFERENCE_INVALID', `referrers subject "${String(subject)}" is not sha256:<64 hex> (${this.description})`, { details });
+    }
+    const { limits } = this.#http;
+    const request = { what: `referrers of ${name}`, details, headers: { accept: MEDIA_TYPES.ociIndex }, maxBytes: limits.maxManifestBytes };
+    let page = await this.#get(this.#url(`referrers/${subject}`), { ...request, callerStatuses: [400, 406] });
+    if (page.status !== 200 || mediaTypeOf(page.headers.get('content-type')) !== MEDIA_TYPES.ociIndex) return { kind: 'unsupported' };
+
+    // Pages are concatenated (the spec's `Link: <…>; rel="next"`); the whole
+    // listing is one index as far as caps go.
+    const manifests: Descriptor[] = [];
+    const fetched = new Set<string>([this.#url(`referrers/${subject}`).href]);
+    for (let pages = 1; ; pages++) {
+      fetched.add(page.url.href);
+      manifests.push(...this.#referrersPage(page, name));
+      if (manifests.length > limits.maxIndexManifests) {
+        throw new SigverifyError('LIMIT_EXCEEDED', `${request.what}: more than ${limits.maxIndexManifests} entries`, {
+          details: { ...details, limit: limits.maxIndexManifests },
+        });
+      }
+      const next = this.#nextReferrersPage(page, request.what, details);
+      if (next === undefined) return { kind: 'api', manifests };
+      if (fetched.has(next.href)) {
+        throw new SigverifyError('PAGINATION_REFUSED', `${request.what}: the next page ${redactUrl(next)} was already fetched`, {
+          details: { ...details, url: redactUrl(next) },
+        });
+      }
+      if (pages >= limits.maxReferrerPages) {
+        throw new SigverifyError('LIMIT_EXCEEDED', `${request.what}: more than ${limits.maxReferrerPages} pages`, {
+          details: { ...details, limit: limits.maxReferrerPages },
+        });
+      }
+      fetched.add(next.href);
+      page = await this.#get(next, request);
+      // Once the registry has claimed the API, every page must be part of it.
+      if (page.status !== 200) {
+        throw new SigverifyError('REGISTRY_HTTP_ERROR', `${request.what}: page ${redactUrl(page.url)} answered HTTP ${page.status}`, {
+          details: { ...details, status: page.status, url: redactUrl(page.url) },
+        });
+      }
+      if (mediaTypeOf(page.headers.get('content-type')) !== MEDIA_TYPES.ociIndex) {
+        throw new SigverifyError('MANIFEST_INVALID', `${request.what}: page ${redactUrl(page.url)} is not an OCI image index`, {
+          details: { ...details, url: redactUrl(page.url) },
+        });
+      }
+    }
+  }
+
+  /** One page of a referrers listing: an OCI image index (image-spec `image-index.md`), or MANIFEST_INVALID. */
+  #referrersPage(page: HttpResponse, name: string): readonly Descriptor[] {
+    const where = `${name} referrers listing`;
+    const index = parseManifest(page.body, where, this.#http.limits);
+    if (index.kind !== 'index' || index.mediaType !== MEDIA_TYPES.ociIndex) {
+      throw new SigverifyError('MANIFEST_INVALID', `${where}: the registry served a ${index.mediaType}, not an OCI image index`, {
+        details: { reference: name, url: redactUrl(page.url) },
+      });
+    }
+    return index.manifests;
+  }
+
+  /**
+   * The next page named by `Link: <…>; rel="next"`, resolved against the page
+   * that named it. Credentials belong to one origin: a next page elsewhere
+   * would be sent this registry's token, so it is refused, not followed.
+   */
+  #nextReferrersPage(page: HttpResponse, what: string, details: ErrorDetails): URL | undefined {
+    const link = nextLink(page.headers.get('link'));
+    const refuse = (reason: string): SigverifyError =>
+      new SigverifyError('PAGINATION_REFUSED', `${what}: Link header of ${redactUrl(page.url)} refused: ${reason}`, {
+        details: { ...details, url: redactUrl(page.url) },
+      });
+    if ('invalid' in link) throw refuse(link.invalid);
+    if (link.next === undefined) return undefined;
+    let next: URL;
+    try {
+      next = new URL(link.next, page.url);
+    } catch {
+      throw refuse('the next page is not a URL');
+    }
+    if (next.origin !== this.#baseUrl.origin) throw refuse(`the next page is on ${next.origin}, not ${this.#baseUrl.origin}`);
+    if (next.username !== '' || next.password !== '') throw refuse('the next page carries credentials');
+    next.hash = '';
+    return next;
+  }
+
+  /** `/v2/<name>/<path>` on this registry. */
+  #url(path: string): URL {
+    return new URL(`/v2/${this.repository}/${path}`, this.#baseUrl);
+  }
+
+  /**
+   * GET, answering at most one challenge (token.md "How to authenticate"): a
+   * second 401 or any 403 is REGISTRY_AUTH_FAILED. Resolves 2xx, 404 or one
+   * of the request's `callerStatuses`.
+   */
+  async #get(url: URL, request: Omit<HttpRequest, 'url' | 'authorization'>): Promise<HttpResponse> {
     const withAuth = (authorization: string | undefined): HttpRequest =>
       authorization === undefined ? { ...request, url } : { ...request, url, authorization };
     let authorization = await this.#auth.authorization(request.what);

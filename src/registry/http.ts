@@ -39,10 +39,16 @@ export interface HttpRequest {
   readonly maxBytes: number;
   /** The error for a body over `maxBytes`; LIMIT_EXCEEDED when not given. */
   readonly tooLarge?: () => SigverifyError;
+  /**
+   * Further non-2xx statuses returned to the caller instead of thrown, beside
+   * 401, 403 and 404: the referrers probe reads 400 and 406 as "no referrers
+   * API" (distribution-spec "Listing Referrers"). Never retried.
+   */
+  readonly callerStatuses?: readonly number[];
 }
 
 export interface HttpResponse {
-  /** 2xx, 401, 403 or 404: every other status is retried or thrown here. */
+  /** 2xx, 401, 403, 404 or one of the request's `callerStatuses`: every other status is retried or thrown here. */
   readonly status: number;
   readonly headers: Headers;
   /** The URL that answered, after redirects. */
@@ -70,7 +76,9 @@ export async function send(request: HttpRequest, ctx: HttpContext): Promise<Http
       continue;
     }
     const { response } = outcome;
-    if (isSuccess(response.status) || CALLER_STATUSES.has(response.status)) return response;
+    if (isSuccess(response.status) || CALLER_STATUSES.has(response.status) || request.callerStatuses?.includes(response.status) === true) {
+      return response;
+    }
     if (!RETRYABLE_STATUSES.has(response.status) || lastAttempt) throw httpError(request, response);
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'), ctx.now());
     if (retryAfter !== undefined && retryAfter > ctx.limits.maxRetryAfterMs) {

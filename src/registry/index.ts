@@ -7,5 +7,5 @@ export {
   staticCredentials,
 } from './credentials.ts';
 export { type DockerConfigOptions, dockerConfigCredentials, dockerConfigPath } from './docker-config.ts';
-export { MANIFEST_ACCEPT, MEDIA_TYPES } from './media-types.ts';
-export type { ContentStore, FetchedManifest } from './types.ts';
+export { MANIFEST_ACCEPT, MEDIA_TYPES, mediaTypeOf } from './media-types.ts';
+export type { ContentStore, FetchedManifest, ReferrersListing } from './types.ts';

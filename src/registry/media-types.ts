@@ -22,3 +22,14 @@ export const MANIFEST_ACCEPT = [
   MEDIA_TYPES.dockerManifest,
   MEDIA_TYPES.dockerManifestList,
 ].join(', ');
+
+/**
+ * The media type of a Content-Type header value, without parameters and in
+ * lower case (media types are case-insensitive, RFC 9110 §8.3.1); undefined
+ * when absent.
+ */
+export function mediaTypeOf(contentType: string | null | undefined): string | undefined {
+  if (contentType === null || contentType === undefined) return undefined;
+  const type = (contentType.split(';', 1)[0] ?? '').trim().toLowerCase();
+  return type === '' ? undefined : type;
+}

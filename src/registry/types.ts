@@ -1,3 +1,4 @@
+import type { Descriptor } from '../oci/index.ts';
 import type { Digest } from '../reference/index.ts';
 
 /**
@@ -32,4 +33,20 @@ export interface ContentStore {
    * and failing when the bytes received differ in size or digest.
    */
   getBlob(digest: Digest, expectedSize: number, maxBytes: number): Promise<Uint8Array>;
+  /**
+   * Lists the manifests whose `subject` is `subject` (distribution-spec v1.1
+   * "Listing Referrers"), all pages, unfiltered. `unsupported` when the source
+   * has no referrers API: the caller then falls back to the referrers tag
+   * schema (`sha256-<hex>`), never to "no referrers".
+   */
+  getReferrers(subject: Digest): Promise<ReferrersListing>;
 }
+
+/**
+ * The answer of a referrers API. The entries are the registry's claims (its
+ * copy of each referrer's artifactType and annotations): hints, until the
+ * manifest they name is fetched by digest.
+ */
+export type ReferrersListing =
+  | { readonly kind: 'api'; readonly manifests: readonly Descriptor[] }
+  | { readonly kind: 'unsupported' };

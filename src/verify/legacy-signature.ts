@@ -1,166 +1,153 @@
 import type { Verifier } from '@sigstore/verify';
-import { legacyLayerToBundle } from '../bundle/legacy.ts';
-import { pemBlocks } from '../bundle/pem.ts';
-import { SIMPLE_SIGNING_MEDIA_TYPE, assertCosignSignatureType, parseLegacyAnnotations, parseSimpleSigningPayload } from '../cosign/index.ts';
-import type { SignatureCandidate } from '../discovery/index.ts';
+import { z } from 'zod';
+import { type LegacyBundle, legacyCertificateDer, legacyLayerToBundle } from '../bundle/legacy.ts';
+import {
+  DSSE_ENVELOPE_MEDIA_TYPE,
+  type LegacyLayerAnnotations,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  assertCosignSignatureType,
+  parseLegacyAnnotations,
+  parseSimpleSigningPayload,
+  parseStatement,
+  subjectFor,
+} from '../cosign/index.ts';
+import type { LegacyCandidate } from '../discovery/index.ts';
 import { SignatureRejected, SigverifyError } from '../errors.ts';
+import { outcomeOfError } from './outcome.ts';
+import { parseJson } from '../json/parse.ts';
 import type { Limits } from '../limits.ts';
-import { type Policy, certificateIdentity, checkAnnotations, checkIdentity, parseCertificate } from '../policy/index.ts';
+import { type Policy, checkAnnotations } from '../policy/index.ts';
 import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import type { TrustRoot } from '../trust-root/index.ts';
-import { checkCodeSigningEku, verifyChainAt, verifyPayloadSignature } from './chain.ts';
-import type { SignatureOutcome } from './result.ts';
+import type { Purpose } from './bundle-signature.ts';
+import { verifyChainAt, verifyPayloadSignature } from './chain.ts';
+import { type SignatureOutcome, tlogSummary } from './result.ts';
+import { type SigningMaterial, checkMaterialMatchesPolicy, checkSigner, checkTlogSigner } from './signer.ts';
 import { runSigstore } from './sigstore.ts';
 
 export interface LegacyContext {
   readonly store: ContentStore;
   readonly imageDigest: Digest;
   readonly policy: Policy;
+  readonly purpose: Purpose;
   readonly verifier: Verifier;
   readonly trust: TrustRoot;
   readonly limits: Limits;
 }
 
+type Verified = Omit<SignatureOutcome, 'format' | 'origin' | 'payloadDigest' | 'outcome'>;
+
 /**
- * Verifies one legacy `.sig` layer, in the order cosign-formats §8.2 lays out:
- * fetch (hash first), parse, bind to the image digest, compare the Rekor
- * entry with the signing key, let sigstore-js check the cryptography, then
- * apply the identity policy and the annotation claims. Returns the outcome;
- * a refusal is an outcome too, never an exception, so every layer is reported.
+ * Verifies one legacy layer, in the order cosign-formats §8.2 lays out: fetch
+ * (hash first), parse, bind to the image digest, compare the Rekor entry with
+ * the signing key, let sigstore-js check the cryptography, then apply the
+ * identity policy and the annotation claims. `.sig` layers hold simple-signing
+ * payloads, `.att` layers DSSE envelopes (§3). Returns the outcome; a refusal
+ * is an outcome too, never an exception, so every layer is reported.
  */
-export async function verifyLegacySignature(candidate: SignatureCandidate, ctx: LegacyContext): Promise<SignatureOutcome> {
+export async function verifyLegacySignature(candidate: LegacyCandidate, ctx: LegacyContext): Promise<SignatureOutcome> {
   const base = { format: candidate.format, origin: candidate.origin, payloadDigest: candidate.layer.digest } as const;
-  // Only simple-signing layers are signatures (containers/image does the same);
-  // anything else is reported and skipped (cosign-formats §1.3).
-  if (candidate.layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE) {
-    return { ...base, outcome: 'skipped', reason: { code: 'LAYER_MEDIA_TYPE', message: `layer media type ${candidate.layer.mediaType.slice(0, 100)} is not a cosign signature` } };
+  // Only layers of the expected media type are signatures (containers/image
+  // does the same); anything else is reported and skipped (cosign-formats §1.3).
+  const expected = ctx.purpose.kind === 'signature' ? SIMPLE_SIGNING_MEDIA_TYPE : DSSE_ENVELOPE_MEDIA_TYPE;
+  if (candidate.layer.mediaType !== expected) {
+    return { ...base, outcome: 'skipped', reason: { code: 'LAYER_MEDIA_TYPE', message: `layer media type ${candidate.layer.mediaType.slice(0, 100)} is not ${expected}` } };
   }
   try {
-    return { ...base, outcome: 'verified', ...(await checkLegacyLayer(candidate, ctx)) };
+    const verified = ctx.purpose.kind === 'signature' ? await checkSignatureLayer(candidate, ctx) : await checkAttestationLayer(candidate, ctx);
+    return { ...base, outcome: 'verified', ...verified };
   } catch (error) {
-    if (error instanceof SignatureRejected) {
-      const sigstoreCode = (error as { sigstoreCode?: string }).sigstoreCode;
-      return { ...base, outcome: 'failed', reason: { code: error.code, message: error.message, ...(sigstoreCode === undefined ? {} : { sigstoreCode }) } };
-    }
-    if (error instanceof SigverifyError) {
-      return { ...base, outcome: error.kind === 'unavailable' ? 'unavailable' : 'failed', reason: { code: error.code, message: error.message } };
-    }
-    throw error;
+    return { ...base, ...outcomeOfError(error) };
   }
 }
 
-type Verified = Omit<SignatureOutcome, 'format' | 'origin' | 'payloadDigest' | 'outcome'>;
-
-async function checkLegacyLayer(candidate: SignatureCandidate, ctx: LegacyContext): Promise<Verified> {
-  const { layer } = candidate;
-  const annotations = parseLegacyAnnotations(layer.annotations);
-  if (layer.size > ctx.limits.maxSignatureBlobBytes) {
-    throw new SignatureRejected('LAYER_TOO_LARGE', `signature payload declares ${layer.size} bytes (limit ${ctx.limits.maxSignatureBlobBytes})`);
-  }
-  const payload = Buffer.from(await fetchPayload(ctx.store, layer.digest, layer.size, ctx.limits));
-
-  // The binding between signature and image (cosign `--check-claims`,
-  // pkg/cosign/verifiers.go): the signed payload must name this digest.
+/** A `.sig` layer: the simple-signing payload must name this digest (cosign `--check-claims`, pkg/cosign/verifiers.go). */
+async function checkSignatureLayer(candidate: LegacyCandidate, ctx: LegacyContext): Promise<Verified> {
+  const annotations = parseLegacyAnnotations(candidate.layer.annotations);
+  const payload = await fetchLayer(candidate, ctx, ctx.limits.maxSignatureBlobBytes);
   const claims = parseSimpleSigningPayload(payload);
   if (claims.imageDigest !== ctx.imageDigest) {
     throw new SignatureRejected('PAYLOAD_DIGEST_MISMATCH', `signature is for ${claims.imageDigest}, not for ${ctx.imageDigest}`);
   }
   assertCosignSignatureType(claims);
+  const content = { kind: 'message', signature: annotations.signature, payloadSha256: Buffer.from(digestHex(candidate.layer.digest), 'hex') } as const;
+  const verified = verifyConverted(annotations, content, ctx, payload);
+  checkAnnotations(ctx.policy.annotations, claims.optional);
+  return verified;
+}
 
-  const mode = ctx.policy.mode === 'keyless' ? 'certificate' : 'public-key';
-  const converted = legacyLayerToBundle(annotations, mode, Buffer.from(digestHex(layer.digest), 'hex'));
-  checkCertificateKey(converted.certificateDer, ctx.policy);
+const EnvelopeSchema = z.object({
+  payloadType: z.string(),
+  payload: z.base64(),
+  // A DSSE envelope in a bundle holds exactly one signature (sigstore-go, @sigstore/bundle).
+  signatures: z.array(z.looseObject({ sig: z.base64().min(1), keyid: z.string().optional() })).length(1),
+});
+
+/** An `.att` layer: a DSSE envelope whose in-toto statement names this digest and the predicate type asked for. */
+async function checkAttestationLayer(candidate: LegacyCandidate, ctx: LegacyContext): Promise<Verified> {
+  const annotations = parseLegacyAnnotations(candidate.layer.annotations, 'attestation');
+  const bytes = await fetchLayer(candidate, ctx, ctx.limits.maxBundleBytes);
+  const envelope = parseJson(EnvelopeSchema, bytes, (reason, cause) => new SignatureRejected('PAYLOAD_INVALID', `attestation layer is not a DSSE envelope: ${reason}`, { cause }));
+  const statement = parseStatement(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
+  const subject = subjectFor(statement, ctx.imageDigest);
+  if (statement.predicateType !== ctx.purpose.predicateType) {
+    throw new SignatureRejected('PREDICATE_TYPE_MISMATCH', `statement predicate type is ${statement.predicateType.slice(0, 200)}, not ${ctx.purpose.predicateType}`);
+  }
+  const signature = (envelope.signatures[0] as { sig: string }).sig;
+  const content = { kind: 'dsse', payload: envelope.payload, payloadType: envelope.payloadType, signature } as const;
+  const verified = verifyConverted(annotations, content, ctx, undefined);
+  checkAnnotations(ctx.policy.annotations, subject.annotations ?? {});
+  return { ...verified, predicateType: statement.predicateType, statement };
+}
+
+/** The checks every legacy layer shares once its content is known. */
+function verifyConverted(
+  annotations: LegacyLayerAnnotations,
+  content: Parameters<typeof legacyLayerToBundle>[2],
+  ctx: LegacyContext,
+  artifact: Buffer | undefined,
+): Verified {
+  const material: SigningMaterial = { certificateDer: legacyCertificateDer(annotations) };
+  checkMaterialMatchesPolicy(material, ctx.policy);
+  const converted: LegacyBundle = legacyLayerToBundle(annotations, ctx.policy.mode === 'keyless' ? material.certificateDer : undefined, content);
 
   if (converted.tlog === undefined && ctx.policy.requireTlog) {
     throw new SignatureRejected('TLOG_MISSING', 'signature has no transparency-log entry (Rekor bundle annotation); pass --insecure-ignore-tlog only if signatures are made without Rekor');
   }
   if (converted.tlog !== undefined) {
-    // sigstore-js compares signature and digest with the Rekor body but not the
-    // key (pitfall 7); cosign's comparePublicKey does. So do we.
-    if (!tlogVerifierMatches(converted.tlog.body.verifierPem, converted.certificateDer, ctx.policy)) {
-      throw new SignatureRejected('TLOG_KEY_MISMATCH', 'the Rekor entry was made with a different key or certificate than this signature');
-    }
-    if (!Buffer.from(converted.tlog.body.signature, 'base64').equals(Buffer.from(annotations.signature, 'base64'))) {
+    checkTlogSigner(converted.tlog.body, material, ctx.policy);
+    if (!converted.tlog.body.signatures.some((s) => Buffer.from(s, 'base64').equals(Buffer.from(content.signature, 'base64')))) {
       throw new SignatureRejected('TLOG_SIGNATURE_MISMATCH', 'the Rekor entry records a different signature');
     }
   }
 
-  if (ctx.policy.mode === 'keyless' && converted.tlog === undefined && annotations.rfc3161 === undefined) {
+  const timestamps = converted.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
+  if (ctx.policy.mode === 'keyless' && converted.tlog === undefined && timestamps === 0) {
     // No trusted time at all: only possible with --insecure-ignore-tlog.
     // sigstore-js cannot verify a certificate without a timestamp (pitfall 9);
     // check the chain at the current time ourselves, as cosign does.
-    const leaf = converted.certificateDer as Buffer;
+    if (content.kind !== 'message' || artifact === undefined) {
+      throw new SignatureRejected('NO_TRUSTED_TIME', 'attestation has neither a transparency-log entry nor a timestamp');
+    }
+    const leaf = material.certificateDer as Buffer;
     verifyChainAt(leaf, ctx.trust.trustedRoot, new Date());
-    verifyPayloadSignature(leaf, payload, annotations.signature);
+    verifyPayloadSignature(leaf, artifact, content.signature);
   } else {
-    runSigstore(ctx.verifier, converted.bundle, payload);
+    runSigstore(ctx.verifier, converted.bundle, artifact);
   }
-  if (converted.certificateDer !== undefined && ctx.policy.mode === 'keyless') checkCodeSigningEku(converted.certificateDer);
-  checkAnnotations(ctx.policy.annotations, claims.optional);
-
-  const tlog = converted.tlog === undefined
-    ? {}
-    : {
-        tlog: {
-          logId: converted.tlog.bundle.logIdHex,
-          logIndex: converted.tlog.bundle.logIndex,
-          integratedTime: new Date(converted.tlog.bundle.integratedTime * 1000).toISOString(),
-        },
-      };
-  if (ctx.policy.mode === 'key') return { publicKey: true, ...tlog };
-
-  const identity = certificateIdentity(parseCertificate(converted.certificateDer as Buffer<ArrayBuffer>));
-  checkIdentity(ctx.policy, identity);
-  return {
-    ...(identity.primarySan === undefined ? {} : { identity: identity.primarySan.value, identityKind: identity.primarySan.kind }),
-    ...(identity.issuer === undefined ? {} : { issuer: identity.issuer }),
-    ...(Object.keys(identity.githubWorkflow).length === 0 ? {} : { githubWorkflow: identity.githubWorkflow }),
-    ...tlog,
-  };
+  return { ...checkSigner(material, ctx.policy), ...(converted.tlog === undefined ? {} : { tlog: tlogSummary(converted.tlog.bundle) }) };
 }
 
-async function fetchPayload(store: ContentStore, digest: Digest, size: number, limits: Limits): Promise<Uint8Array> {
+async function fetchLayer(candidate: LegacyCandidate, ctx: LegacyContext, maxBytes: number): Promise<Buffer> {
+  const { digest, size } = candidate.layer;
+  if (size > maxBytes) throw new SignatureRejected('LAYER_TOO_LARGE', `signature layer declares ${size} bytes (limit ${maxBytes})`);
   try {
-    return await store.getBlob(digest, size, limits.maxSignatureBlobBytes);
+    return Buffer.from(await ctx.store.getBlob(digest, size, maxBytes));
   } catch (error) {
     if (error instanceof SigverifyError && error.code === 'DIGEST_MISMATCH') {
-      throw new SignatureRejected('LAYER_DIGEST_MISMATCH', `signature payload does not match its digest ${digest}`, { cause: error });
+      throw new SignatureRejected('LAYER_DIGEST_MISMATCH', `signature layer does not match its digest ${digest}`, { cause: error });
     }
     throw error;
-  }
-}
-
-/**
- * In key mode a certificate on the layer must carry the policy key
- * (cosign-formats §4.4).
- */
-function checkCertificateKey(certificateDer: Buffer<ArrayBuffer> | undefined, policy: Policy): void {
-  if (policy.mode !== 'key' || certificateDer === undefined) return;
-  if (!spkiOfCertificate(certificateDer).equals(policy.publicKeyDer)) {
-    throw new SignatureRejected('KEY_MISMATCH', 'the signature certificate carries a different key than the one given');
-  }
-}
-
-/**
- * cosign's `comparePublicKey` (pkg/cosign/verify.go): the Rekor entry must
- * have been made with the signing certificate itself (keyless: DER-equal
- * certificates) or with the policy key (key mode: equal SubjectPublicKeyInfo,
- * whether the entry holds the key or a certificate for it).
- */
-function tlogVerifierMatches(bodyPem: string, certificateDer: Buffer | undefined, policy: Policy): boolean {
-  const block = pemBlocks(bodyPem)[0];
-  if (block === undefined) return false;
-  if (policy.mode === 'keyless') return block.label === 'CERTIFICATE' && certificateDer !== undefined && block.der.equals(certificateDer);
-  if (block.label === 'PUBLIC KEY') return block.der.equals(policy.publicKeyDer);
-  if (block.label === 'CERTIFICATE') return spkiOfCertificate(block.der as Buffer<ArrayBuffer>).equals(policy.publicKeyDer);
-  return false;
-}
-
-function spkiOfCertificate(der: Buffer<ArrayBuffer>): Buffer {
-  try {
-    return parseCertificate(der).publicKey;
-  } catch (cause) {
-    throw new SignatureRejected('CERTIFICATE_INVALID', 'signature certificate cannot be parsed', { cause });
   }
 }

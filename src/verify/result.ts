@@ -19,10 +19,13 @@ export type SignatureOutcomeKind =
   | 'unavailable';
 
 export interface SignatureOutcome {
-  readonly format: 'cosign-legacy';
+  /** `cosign-legacy`: a `.sig`/`.att` layer; `sigstore-bundle`: a bundle attached as an OCI referrer. */
+  readonly format: 'cosign-legacy' | 'sigstore-bundle';
   readonly origin: string;
-  /** Digest of the blob holding the signed payload. */
+  /** Digest of the blob holding the signed payload (the simple-signing payload, or the bundle). */
   readonly payloadDigest: Digest;
+  /** DSSE bundles and attestations: the in-toto predicate type of the verified statement. */
+  readonly predicateType?: string;
   readonly outcome: SignatureOutcomeKind;
   readonly reason?: { readonly code: RejectionCode | ErrorCode; readonly message: string; readonly sigstoreCode?: string };
   /** Keyless: the primary SAN of the certificate, and its kind. */
@@ -35,9 +38,11 @@ export interface SignatureOutcome {
   readonly tlog?: {
     readonly logId: string;
     readonly logIndex: number;
-    /** ISO 8601 time Rekor integrated the entry (verified through its SET). */
-    readonly integratedTime: string;
+    /** ISO 8601 time Rekor integrated the entry (verified through its SET); absent for Rekor v2 entries. */
+    readonly integratedTime?: string;
   };
+  /** Attestation mode: the verified in-toto statement, for downstream policy. */
+  readonly statement?: unknown;
   /** The same log entry as an earlier signature: counted once. */
   readonly duplicateOf?: string;
 }
@@ -53,7 +58,10 @@ export interface VerificationResult {
   readonly pinnedReference: string;
   /** `manifest` or `index` (a multi-arch image is verified at its index digest, as cosign signs it). */
   readonly imageKind: 'manifest' | 'index';
+  /** What counted: cosign signatures, or attestations of one predicate type. */
+  readonly purpose: { readonly kind: 'signature' | 'attestation'; readonly predicateType: string };
   readonly policy: PolicySummary;
+  readonly discovery: DiscoverySummary;
   readonly trustRoot: { readonly source: string; readonly digest: Digest | undefined };
   readonly signatures: readonly SignatureOutcome[];
   /** Distinct verified signatures (log entries counted once). */
@@ -65,6 +73,17 @@ export interface VerificationResult {
 /** How a policy string is matched: exactly, or by a regexp that must match the whole value. */
 export type MatcherSummary = { readonly exact: string } | { readonly regexp: string };
 
+/** Where signatures were looked for, and what was found there. */
+export interface DiscoverySummary {
+  /** `sha256-<hex>.sig` (or `.att`), and how many layers it held (0: absent). */
+  readonly legacyTag: string;
+  readonly legacySignatures: number;
+  /** How referrers were listed: the registry's API, the fallback tag, or not at all. */
+  readonly referrers: 'referrers-api' | 'fallback-tag' | 'none';
+  /** Referrers that are not Sigstore bundles for this image. */
+  readonly skippedReferrers: readonly { readonly origin: string; readonly code: string; readonly reason: string }[];
+}
+
 export interface PolicySummary {
   readonly mode: 'keyless' | 'key';
   readonly identity?: MatcherSummary;
@@ -72,4 +91,9 @@ export interface PolicySummary {
   readonly githubWorkflow?: GithubWorkflowClaims;
   readonly annotations: Readonly<Record<string, string>>;
   readonly requireTlog: boolean;
+}
+
+/** The log entry as the result reports it (time from the SET-verified integrated time). */
+export function tlogSummary(entry: { readonly logIdHex: string; readonly logIndex: number; readonly integratedTime: number }): NonNullable<SignatureOutcome['tlog']> {
+  return { logId: entry.logIdHex, logIndex: entry.logIndex, integratedTime: new Date(entry.integratedTime * 1000).toISOString() };
 }

@@ -2,7 +2,6 @@ import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
 import { PolicyError, Verifier, VerificationError, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
 import { type RejectionCode, SignatureRejected } from '../errors.ts';
-import { KEY_HINT } from '../bundle/legacy.ts';
 import type { Policy } from '../policy/index.ts';
 import type { TrustRoot } from '../trust-root/index.ts';
 
@@ -28,11 +27,12 @@ export function createSigstoreVerifier(trust: TrustRoot, policy: Policy): Verifi
   return new Verifier(toTrustMaterial(trust.trustedRoot), { tlogThreshold, ctlogThreshold, timestampThreshold: 1 });
 }
 
+/**
+ * A bundle's key hint only says which key its signer meant; in key mode the
+ * one key that can verify is the caller's, whatever the hint.
+ */
 function keyFinder(publicKey: KeyObject) {
-  return (hint: string) => {
-    if (hint !== KEY_HINT) throw new SignatureRejected('KEY_MISMATCH', `no key for hint ${hint}`);
-    return { publicKey, validFor: () => true };
-  };
+  return () => ({ publicKey, validFor: () => true });
 }
 
 const SIGSTORE_CODES: Readonly<Record<string, RejectionCode>> = {
@@ -61,7 +61,7 @@ export class SigstoreRejected extends SignatureRejected {
  * Identity policy is NOT passed: sigstore-js matches SANs as unanchored
  * regexps (pitfall 6), so identity is checked by our own policy code.
  */
-export function runSigstore(verifier: Verifier, bundle: SerializedBundle, artifact: Buffer): void {
+export function runSigstore(verifier: Verifier, bundle: SerializedBundle, artifact: Buffer | undefined): void {
   let entity;
   try {
     entity = toSignedEntity(bundleFromJSON(bundle), artifact);

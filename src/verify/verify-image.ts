@@ -1,9 +1,10 @@
 import type { Verifier } from '@sigstore/verify';
-import { discoverLegacySignatures } from '../discovery/index.ts';
+import { ATTESTATION_TAG_SUFFIX, COSIGN_SIGN_PREDICATE_TYPE, SIGNATURE_TAG_SUFFIX } from '../cosign/index.ts';
+import { type SignatureCandidate, discoverBundles, discoverLegacySignatures, legacySignatureTag } from '../discovery/index.ts';
 import { type ErrorCode, SigverifyError } from '../errors.ts';
 import { LayoutStore } from '../layout/store.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
-import { parseManifest } from '../oci/index.ts';
+import { type Manifest, parseManifest } from '../oci/index.ts';
 import { type Matcher, type Policy, type PolicyInput, compilePolicy } from '../policy/index.ts';
 import {
   type Digest,
@@ -19,8 +20,9 @@ import type { ContentStore } from '../registry/types.ts';
 import { type TrustRoot, type TrustSource, emptyTrustRoot, tufTrustRoot } from '../trust-root/index.ts';
 import { VERSION } from '../version.ts';
 import { mapConcurrent } from './concurrency.ts';
+import { type Purpose, verifyBundleSignature } from './bundle-signature.ts';
 import { verifyLegacySignature } from './legacy-signature.ts';
-import { type MatcherSummary, type PolicySummary, RESULT_MEDIA_TYPE, type SignatureOutcome, type VerificationResult } from './result.ts';
+import { type DiscoverySummary, type MatcherSummary, type PolicySummary, RESULT_MEDIA_TYPE, type SignatureOutcome, type VerificationResult } from './result.ts';
 import { createSigstoreVerifier } from './sigstore.ts';
 
 export interface VerifyOptions {
@@ -33,9 +35,24 @@ export interface VerifyOptions {
   readonly limits?: Partial<Limits>;
   /** Read signatures from another repository (cosign's `COSIGN_REPOSITORY`). */
   readonly signatureRepository?: string;
+  /**
+   * Verify attestations of this predicate type instead of signatures
+   * (`verify-attestation --type`). By default only cosign signatures count:
+   * predicate type `https://sigstore.dev/cosign/sign/v1` (cosign-formats §4.6).
+   */
+  readonly attestationPredicateType?: string;
   /** Injectable for tests and embedding; default: the global fetch. */
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
+}
+
+/** The image a reference resolved to: its digest, computed from these bytes. */
+export interface ResolvedImage {
+  readonly digest: Digest;
+  readonly kind: 'manifest' | 'index';
+  /** Undefined when only the digest is known (interop replays). */
+  readonly bytes?: Uint8Array;
+  readonly manifest?: Manifest;
 }
 
 /** Signature layers verified at once; they are independent, the registry is shared. */
@@ -48,6 +65,7 @@ const SIGNATURE_CONCURRENCY = 8;
  */
 export class ImageVerifier {
   readonly policy: Policy;
+  readonly purpose: Purpose;
   readonly trust: TrustRoot;
   readonly #sigstore: Verifier;
   readonly #options: VerifyOptions;
@@ -56,6 +74,9 @@ export class ImageVerifier {
 
   private constructor(policy: Policy, trust: TrustRoot, options: VerifyOptions) {
     this.policy = policy;
+    this.purpose = options.attestationPredicateType === undefined
+      ? { kind: 'signature', predicateType: COSIGN_SIGN_PREDICATE_TYPE }
+      : { kind: 'attestation', predicateType: options.attestationPredicateType };
     this.trust = trust;
     this.#options = options;
     this.#limits = resolveLimits(options.limits);
@@ -81,9 +102,9 @@ export class ImageVerifier {
     const store = this.#openStore(ref, signal);
 
     // 1. Resolve: the digest of the bytes received is the image identity (never a header).
-    const { digest, imageKind } = await resolveImage(store, ref, reference);
+    const image = await resolveImage(store, ref, reference);
 
-    return this.verifySignaturesOf(store, ref, reference, digest, imageKind, signal);
+    return this.verifySignaturesOf(store, ref, reference, image, signal);
   }
 
   /**
@@ -95,22 +116,46 @@ export class ImageVerifier {
     store: ContentStore,
     ref: ImageReference,
     reference: string,
-    digest: Digest,
-    imageKind: 'manifest' | 'index',
+    image: ResolvedImage,
     signal?: AbortSignal,
   ): Promise<VerificationResult> {
-    // 2. Discover: every layer of the `.sig` manifest of that digest.
+    const { digest } = image;
+    // 2. Discover, from both places signatures live (cosign-formats §2.4 and
+    // §4.6: unlike cosign, `.sig` is read even when referrers exist, and
+    // both are reported): the legacy tag, and the OCI 1.1 referrers.
     const signatureStore = this.#options.signatureRepository === undefined
       ? store
       : this.#openStore(parseRegistryReference(this.#options.signatureRepository), signal);
-    const candidates = await discoverLegacySignatures(signatureStore, digest, this.#limits);
+    const suffix = this.purpose.kind === 'signature' ? SIGNATURE_TAG_SUFFIX : ATTESTATION_TAG_SUFFIX;
+    const [legacy, referrers] = await Promise.all([
+      discoverLegacySignatures(signatureStore, digest, this.#limits, suffix),
+      discoverBundles(signatureStore, digest, this.#limits),
+    ]);
 
     // 3–5. Convert, verify and apply the policy, each signature on its own.
-    const ctx = { store: signatureStore, imageDigest: digest, policy: this.policy, verifier: this.#sigstore, trust: this.trust, limits: this.#limits };
-    const outcomes = markDuplicates(await mapConcurrent(candidates, SIGNATURE_CONCURRENCY, (c) => verifyLegacySignature(c, ctx)));
+    const ctx = {
+      store: signatureStore,
+      imageDigest: digest,
+      imageManifest: image.bytes,
+      policy: this.policy,
+      purpose: this.purpose,
+      verifier: this.#sigstore,
+      trust: this.trust,
+      limits: this.#limits,
+    };
+    const candidates: SignatureCandidate[] = [...legacy, ...referrers.candidates];
+    const outcomes = markDuplicates(
+      await mapConcurrent(candidates, SIGNATURE_CONCURRENCY, (c) => (c.format === 'cosign-legacy' ? verifyLegacySignature(c, ctx) : verifyBundleSignature(c, ctx))),
+    );
 
     // 6. Result: one valid, distinct signature that satisfies the policy passes.
-    const result = this.#result(reference, ref, digest, imageKind, outcomes);
+    const discovery = {
+      legacyTag: legacySignatureTag(digest, suffix),
+      legacySignatures: legacy.length,
+      referrers: referrers.source,
+      skippedReferrers: referrers.skipped.map((r) => ({ origin: r.origin, code: r.code, reason: r.reason })),
+    };
+    const result = this.#result(reference, ref, image, discovery, outcomes);
     if (!result.verified) throw notVerified(result);
     return result;
   }
@@ -129,7 +174,8 @@ export class ImageVerifier {
     });
   }
 
-  #result(reference: string, ref: ImageReference, digest: Digest, imageKind: 'manifest' | 'index', signatures: SignatureOutcome[]): VerificationResult {
+  #result(reference: string, ref: ImageReference, image: ResolvedImage, discovery: DiscoverySummary, signatures: SignatureOutcome[]): VerificationResult {
+    const { digest } = image;
     const verifiedSignatures = signatures.filter((s) => s.outcome === 'verified' && s.duplicateOf === undefined).length;
     return {
       mediaType: RESULT_MEDIA_TYPE,
@@ -137,8 +183,10 @@ export class ImageVerifier {
       reference,
       digest,
       pinnedReference: pinnedReference(ref, digest),
-      imageKind,
+      imageKind: image.kind,
+      purpose: this.purpose,
       policy: summarisePolicy(this.policy),
+      discovery,
       trustRoot: { source: this.trust.source, digest: this.trust.digest },
       signatures,
       verifiedSignatures,
@@ -167,14 +215,14 @@ async function loadTrust(policy: Policy, source: TrustSource | undefined): Promi
  * checked against the bytes by the store. A multi-arch tag resolves to the
  * index digest, which is what cosign signs (cosign-formats §1.1, §4.7).
  */
-async function resolveImage(store: ContentStore, ref: ImageReference, reference: string): Promise<{ digest: Digest; imageKind: 'manifest' | 'index' }> {
+async function resolveImage(store: ContentStore, ref: ImageReference, reference: string): Promise<ResolvedImage> {
   const wanted = ref.digest ?? ref.tag ?? 'latest';
   const fetched = await store.getManifest(wanted);
   if (fetched === undefined) {
     throw new SigverifyError('IMAGE_NOT_FOUND', `image ${formatReference(ref)} not found in ${store.description}`, { details: { reference, ...(isDigest(wanted) ? { digest: wanted } : {}) } });
   }
   const manifest = parseManifest(fetched.bytes, `${store.description}@${fetched.digest}`);
-  return { digest: fetched.digest, imageKind: manifest.kind };
+  return { digest: fetched.digest, kind: manifest.kind, bytes: fetched.bytes, manifest };
 }
 
 /** A log entry presented twice is one piece of evidence (cosign-formats pitfall 8). */

@@ -215,5 +215,5 @@ export async function verifyDigestOnly(digest: Digest, layers: readonly Signatur
   const layout = await replayLegacy(digest, layers);
   layouts.push(layout);
   const verifier = await ImageVerifier.create(policy, pgTrust());
-  return verifier.verifySignaturesOf(new LayoutStore(layout.dir), parseReference(`oci:${layout.dir}`), `oci:${layout.dir}@${digest}`, digest, 'manifest');
+  return verifier.verifySignaturesOf(new LayoutStore(layout.dir), parseReference(`oci:${layout.dir}`), `oci:${layout.dir}@${digest}`, { digest, kind: 'manifest' });
 }

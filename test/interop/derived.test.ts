@@ -39,7 +39,7 @@ async function verifyAgainst(digest: Digest, layers: readonly SignatureLayer[], 
   const layout = await replayLegacy(digest, layers);
   layouts.push(layout);
   const verifier = await ImageVerifier.create(policy, { trust: trustedRootFile(interopPath(root)) });
-  return verifier.verifySignaturesOf(new LayoutStore(layout.dir), parseReference(`oci:${layout.dir}`), `oci:${layout.dir}@${digest}`, digest, 'manifest');
+  return verifier.verifySignaturesOf(new LayoutStore(layout.dir), parseReference(`oci:${layout.dir}`), `oci:${layout.dir}@${digest}`, { digest, kind: 'manifest' });
 }
 
 async function failureReasons(promise: Promise<unknown>): Promise<{ code: string; reasons: string[] }> {

@@ -1,0 +1,16 @@
+import { SignatureRejected, SigverifyError } from '../errors.ts';
+import type { SignatureOutcome } from './result.ts';
+
+/** A refusal as a result entry: not-a-signature is skipped; registry trouble leaves it undecided. */
+export function outcomeOfError(error: unknown): Pick<SignatureOutcome, 'outcome' | 'reason'> {
+  if (error instanceof SignatureRejected) {
+    const outcome = error.code === 'PREDICATE_TYPE_MISMATCH' || error.code === 'BUNDLE_UNSUPPORTED' ? 'skipped' : 'failed';
+    const sigstoreCode = (error as { sigstoreCode?: string }).sigstoreCode;
+    return { outcome, reason: { code: error.code, message: error.message, ...(sigstoreCode === undefined ? {} : { sigstoreCode }) } };
+  }
+  if (error instanceof SigverifyError) {
+    return { outcome: error.kind === 'unavailable' ? 'unavailable' : 'failed', reason: { code: error.code, message: error.message } };
+  }
+  throw error;
+}
+
