@@ -17,6 +17,9 @@ export {
   type SignatureOutcomeKind,
   type VerificationResult,
   type VerifyOptions,
+  type ArtifactInput,
+  type BundleVerificationResult,
+  verifyBundleFile,
   verifyImage,
 } from './verify/index.ts';
 export { VERSION } from './version.ts';

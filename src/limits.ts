@@ -23,6 +23,8 @@ export interface Limits {
   readonly maxTrustFileBytes: number;
   /** Largest local configuration file read (Docker config.json, a PEM public key), in bytes. */
   readonly maxConfigFileBytes: number;
+  /** Largest artifact file hashed by `verify-bundle`, in bytes. */
+  readonly maxArtifactBytes: number;
   /** Largest error body read from a registry (for the message only), in bytes. */
   readonly maxErrorBodyBytes: number;
   /** Most layers read from one signature manifest; more is an error, not a truncation. */
@@ -58,6 +60,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxAuthResponseBytes: 256 * 1024,
   maxTrustFileBytes: 4 * 1024 * 1024,
   maxConfigFileBytes: 1024 * 1024,
+  maxArtifactBytes: 1024 * 1024 * 1024,
   maxErrorBodyBytes: 4 * 1024,
   maxSignatureLayers: 1000,
   maxIndexManifests: 1000,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SigverifyError } from '../index.ts';
 import type { PolicyInput } from '../index.ts';
@@ -8,8 +9,10 @@ import type { PolicyInput } from '../index.ts';
  * `cosign verify …` command line carries over unchanged.
  */
 export interface VerifyCommand {
-  readonly command: 'verify';
+  /** `verify-attestation` counts attestations of `predicateType` instead of signatures. */
+  readonly command: 'verify' | 'verify-attestation';
   readonly image: string;
+  readonly predicateType: string | undefined;
   readonly policy: PolicyInput;
   /** PEM file given to --key (read by the command, not the parser). */
   readonly keyPath: string | undefined;
@@ -22,7 +25,45 @@ export interface VerifyCommand {
   readonly output: 'text' | 'json';
 }
 
-export type Command = VerifyCommand | { readonly command: 'help' } | { readonly command: 'version' };
+/** `verify-bundle`: the sigstore-conformance client protocol (`docs/cli_protocol.md`). */
+export interface VerifyBundleCommand {
+  readonly command: 'verify-bundle';
+  readonly bundle: string;
+  /** A file path, or `sha256:<64 hex>` when no such file exists. */
+  readonly artifact: { readonly path: string } | { readonly sha256: string };
+  readonly policy: PolicyInput;
+  readonly keyPath: string | undefined;
+  readonly trustedRoot: string | undefined;
+  readonly tufCache: string | undefined;
+}
+
+export type Command = VerifyCommand | VerifyBundleCommand | { readonly command: 'help' } | { readonly command: 'version' };
+
+/**
+ * `verify-attestation --type` aliases, as cosign defines them
+ * (cmd/cosign/cli/options/predicate.go); anything else must be a URI.
+ */
+export const PREDICATE_TYPE_ALIASES: Readonly<Record<string, string>> = {
+  custom: 'https://cosign.sigstore.dev/attestation/v1',
+  slsaprovenance: 'https://slsa.dev/provenance/v0.2',
+  slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
+  slsaprovenance1: 'https://slsa.dev/provenance/v1',
+  spdx: 'https://spdx.dev/Document',
+  spdxjson: 'https://spdx.dev/Document',
+  cyclonedx: 'https://cyclonedx.org/bom',
+  link: 'https://in-toto.io/Link/v1',
+  vuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+  openvex: 'https://openvex.dev/ns',
+};
+
+export function predicateTypeOf(type: string): string {
+  const alias = PREDICATE_TYPE_ALIASES[type];
+  if (alias !== undefined) return alias;
+  if (!/^[a-z][a-z0-9+.-]*:\S+$/i.test(type)) {
+    throw usage(`--type "${type}" is neither a known alias (${Object.keys(PREDICATE_TYPE_ALIASES).join(', ')}) nor a URI`);
+  }
+  return type;
+}
 
 const VERIFY_OPTIONS = {
   'certificate-identity': { type: 'string' },
@@ -44,8 +85,29 @@ const VERIFY_OPTIONS = {
   'allow-http-registry': { type: 'boolean' },
   'signature-repository': { type: 'string' },
   output: { type: 'string', short: 'o' },
+  type: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+const BUNDLE_OPTIONS = {
+  bundle: { type: 'string' },
+  'certificate-identity': { type: 'string' },
+  'certificate-oidc-issuer': { type: 'string' },
+  key: { type: 'string' },
+  'trusted-root': { type: 'string' },
+  'tuf-cache': { type: 'string' },
+  staging: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** parseArgs' own errors (unknown flag, missing value) are usage errors. */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (cause) {
+    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
+  }
+}
 
 const BOOLEAN_FLAGS = new Set(['--insecure-ignore-tlog', '--allow-http-registry']);
 
@@ -92,18 +154,17 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
   if (command === 'version' || command === '--version') return { command: 'version' };
-  if (command !== 'verify') throw usage(`unknown command "${command}" (try: sigverify verify IMAGE)`);
+  if (command === 'verify' || command === 'verify-attestation') return parseVerify(command, rest, env);
+  if (command === 'verify-bundle') return parseVerifyBundle(rest);
+  throw usage(`unknown command "${command}" (try: sigverify help)`);
+}
 
-  let parsed;
-  try {
-    parsed = parseArgs({ args: normaliseBooleans(rest), options: VERIFY_OPTIONS, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
-  }
-  const { values, positionals } = parsed;
+function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly string[], env: NodeJS.ProcessEnv): Command {
+  const { values, positionals } = asUsage(() => parseArgs({ args: normaliseBooleans(rest), options: VERIFY_OPTIONS, allowPositionals: true, strict: true }));
   if (values.help === true) return { command: 'help' };
-  if (positionals.length !== 1) throw usage(`verify takes exactly one IMAGE, got ${positionals.length}`);
+  if (positionals.length !== 1) throw usage(`${command} takes exactly one IMAGE, got ${positionals.length}`);
   if (values['ca-intermediates'] !== undefined && values['ca-roots'] === undefined) throw usage('--ca-intermediates needs --ca-roots');
+  if (command === 'verify' && values.type !== undefined) throw usage('--type belongs to verify-attestation');
   const output = values.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw usage(`--output must be text or json, not "${output}"`);
 
@@ -123,8 +184,10 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     ...(values['insecure-ignore-tlog'] === true ? { ignoreTlogUnsafe: true } : {}),
   };
   return {
-    command: 'verify',
+    command,
     image: positionals[0] as string,
+    // cosign's verify-attestation defaults --type to "custom".
+    predicateType: command === 'verify-attestation' ? predicateTypeOf(values.type ?? 'custom') : undefined,
     policy,
     keyPath: values.key,
     trustedRoot: values['trusted-root'],
@@ -138,10 +201,49 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   };
 }
 
+const DIGEST_ARGUMENT = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * sigstore-conformance `verify-bundle`: FILE_OR_DIGEST is a digest only if it
+ * is `sha256:` + 64 lowercase hex and no such file exists (cli_protocol.md).
+ */
+function parseVerifyBundle(rest: readonly string[], exists: (path: string) => boolean = existsSync): Command {
+  const { values, positionals } = asUsage(() => parseArgs({ args: rest as string[], options: BUNDLE_OPTIONS, allowPositionals: true, strict: true }));
+  if (values.help === true) return { command: 'help' };
+  if (values.staging === true) throw usage('--staging: sigverify ships no staging trust root; pass --trusted-root');
+  if (values.bundle === undefined) throw usage('verify-bundle needs --bundle FILE');
+  if (positionals.length !== 1) throw usage(`verify-bundle takes exactly one FILE_OR_DIGEST, got ${positionals.length}`);
+  const target = positionals[0] as string;
+  const policy: PolicyInput = values.key !== undefined
+    ? {}
+    : {
+        ...(values['certificate-identity'] === undefined ? {} : { certificateIdentity: values['certificate-identity'] }),
+        ...(values['certificate-oidc-issuer'] === undefined ? {} : { certificateOidcIssuer: values['certificate-oidc-issuer'] }),
+      };
+  if (values.key !== undefined && (values['certificate-identity'] !== undefined || values['certificate-oidc-issuer'] !== undefined)) {
+    throw usage('--key and --certificate-identity/--certificate-oidc-issuer are mutually exclusive');
+  }
+  return {
+    command: 'verify-bundle',
+    bundle: values.bundle,
+    artifact: DIGEST_ARGUMENT.test(target) && !exists(target) ? { sha256: target } : { path: target },
+    policy,
+    keyPath: values.key,
+    trustedRoot: values['trusted-root'],
+    tufCache: values['tuf-cache'],
+  };
+}
+
 export const HELP = `sigverify: verify cosign / Sigstore container image signatures
 
 Usage:
   sigverify verify IMAGE [flags]      IMAGE is [registry/]repo[:tag][@sha256:…] or oci:DIR[:tag|@sha256:…]
+  sigverify verify-attestation IMAGE --type T [flags]
+                                      T: a predicate type URI or slsaprovenance, slsaprovenance1, spdxjson,
+                                      cyclonedx, vuln, openvex, link, custom (default)
+  sigverify verify-bundle --bundle FILE (--certificate-identity S --certificate-oidc-issuer S | --key FILE)
+                          [--trusted-root FILE] FILE_OR_DIGEST
+                                      a Sigstore bundle against a file or sha256:<hex> (sigstore-conformance protocol)
 
 Keyless (both an identity and an issuer flag are required):
   --certificate-identity S            exact SAN (URI, email or otherName)

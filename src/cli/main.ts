@@ -1,4 +1,4 @@
-import { readFileCapped } from '../io/read-capped.ts';
+import { readCapped, readFileCapped } from '../io/read-capped.ts';
 import {
   DEFAULT_LIMITS,
   type SignatureOutcome,
@@ -9,9 +9,10 @@ import {
   certificateAuthorityTrust,
   trustedRootFile,
   tufTrustRoot,
+  verifyBundleFile,
   verifyImage,
 } from '../index.ts';
-import { HELP, type VerifyCommand, parseCommand } from './args.ts';
+import { HELP, type VerifyBundleCommand, type VerifyCommand, parseCommand } from './args.ts';
 
 /** Exit codes (stable, documented in the README). */
 export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
@@ -38,11 +39,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.stdout(`sigverify ${VERSION}\n`);
     return EXIT.verified;
   }
-  return runVerify(command, io);
+  return command.command === 'verify-bundle' ? runVerifyBundle(command, io) : runVerify(command, io);
 }
 
 async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
-  io.stderr(`Verifying signature for ${cmd.image}\n`);
+  io.stderr(`Verifying ${cmd.command === 'verify' ? 'signature' : `attestation ${cmd.predicateType ?? ''}`} for ${cmd.image}\n`);
   try {
     const publicKey = cmd.keyPath === undefined ? undefined : await readKey(cmd.keyPath);
     if (cmd.policy.ignoreTlogUnsafe === true) {
@@ -52,6 +53,7 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
       ...trustOption(cmd),
       allowHttpRegistry: cmd.allowHttpRegistry,
       ...(cmd.signatureRepository === undefined ? {} : { signatureRepository: cmd.signatureRepository }),
+      ...(cmd.predicateType === undefined ? {} : { attestationPredicateType: cmd.predicateType }),
     });
     reportPass(result, io, cmd.output);
     return EXIT.verified;
@@ -82,6 +84,32 @@ function trustOption(cmd: VerifyCommand): { trust?: TrustSource } {
     };
   }
   return base === undefined ? {} : { trust: base };
+}
+
+/** sigstore-conformance `verify-bundle`: pass/fail is the exit status alone (cli_protocol.md). */
+async function runVerifyBundle(cmd: VerifyBundleCommand, io: Io): Promise<number> {
+  try {
+    const publicKey = cmd.keyPath === undefined ? undefined : await readKey(cmd.keyPath);
+    const bundle = await readInput(cmd.bundle, DEFAULT_LIMITS.maxBundleBytes);
+    const artifact = 'sha256' in cmd.artifact
+      ? { sha256: Buffer.from(cmd.artifact.sha256.slice('sha256:'.length), 'hex') }
+      : { bytes: await readInput(cmd.artifact.path, DEFAULT_LIMITS.maxArtifactBytes) };
+    const trust = cmd.trustedRoot !== undefined ? trustedRootFile(cmd.trustedRoot) : tufTrustRoot(cmd.tufCache === undefined ? {} : { cachePath: cmd.tufCache });
+    const result = await verifyBundleFile(bundle, artifact, { ...cmd.policy, ...(publicKey === undefined ? {} : { publicKey }) }, trust);
+    io.stderr(`✓ Bundle verification PASSED for ${cmd.bundle}: ${result.publicKey === true ? 'the given public key' : `${result.identity ?? 'unknown'} (issuer ${result.issuer ?? 'unknown'})`}\n`);
+    return EXIT.verified;
+  } catch (error) {
+    return reportError(error, io, cmd.bundle, 'text');
+  }
+}
+
+async function readInput(path: string, maxBytes: number): Promise<Buffer> {
+  try {
+    return await readCapped(path, maxBytes);
+  } catch (cause) {
+    if (cause instanceof SigverifyError) throw cause;
+    throw new SigverifyError('USAGE', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
 }
 
 async function readKey(path: string): Promise<string> {

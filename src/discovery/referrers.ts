@@ -1,6 +1,6 @@
 import { isSigverifyError, SigverifyError } from '../errors.ts';
 import type { Limits } from '../limits.ts';
-import { type Descriptor, type ImageManifest, MEDIA_TYPE, parseManifest } from '../oci/index.ts';
+import { type Descriptor, type ImageManifest, MEDIA_TYPE, type Manifest, parseManifest } from '../oci/index.ts';
 import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import type { BundleCandidate } from './candidate.ts';
@@ -74,8 +74,8 @@ export function referrersTag(imageDigest: Digest): string {
  * artifactType are the registry's claims and only fill in hints.
  */
 export async function discoverBundles(store: ContentStore, imageDigest: Digest, limits: Limits): Promise<BundleDiscovery> {
-  const skipped: SkippedReferrer[] = [];
-  const listing = await listReferrers(store, imageDigest, limits, skipped);
+  const listing = await listReferrers(store, imageDigest, limits);
+  const skipped: SkippedReferrer[] = listing.unusable === undefined ? [] : [listing.unusable];
   const candidates: BundleCandidate[] = [];
   // The same manifest listed twice (a repeated page, a sloppy fallback index) is one piece of evidence.
   const seen = new Set<Digest>();
@@ -98,12 +98,14 @@ export async function discoverBundles(store: ContentStore, imageDigest: Digest, 
   return { candidates, source: listing.source, skipped };
 }
 
-async function listReferrers(
-  store: ContentStore,
-  imageDigest: Digest,
-  limits: Limits,
-  skipped: SkippedReferrer[],
-): Promise<{ source: ReferrersSource; entries: readonly Descriptor[] }> {
+interface Listing {
+  readonly source: ReferrersSource;
+  readonly entries: readonly Descriptor[];
+  /** A fallback tag that holds no referrers index: reported, not silently ignored. */
+  readonly unusable?: SkippedReferrer;
+}
+
+async function listReferrers(store: ContentStore, imageDigest: Digest, limits: Limits): Promise<Listing> {
   const api = await store.getReferrers(imageDigest);
   if (api.kind === 'api') return { source: 'referrers-api', entries: api.manifests };
 
@@ -112,11 +114,12 @@ async function listReferrers(
   const origin = `${store.description}:${tag} (referrers tag)`;
   const fetched = await store.getManifest(tag);
   if (fetched === undefined) return { source: 'none', entries: [] };
-  const notIndex = (what: string): { source: ReferrersSource; entries: readonly Descriptor[] } => {
-    skipped.push({ origin, code: 'FALLBACK_NOT_INDEX', reason: `${what}, not an OCI image index of referrers` });
-    return { source: 'none', entries: [] };
-  };
-  let index;
+  const notIndex = (what: string): Listing => ({
+    source: 'none',
+    entries: [],
+    unusable: { origin, code: 'FALLBACK_NOT_INDEX', reason: `${what}, not an OCI image index of referrers` },
+  });
+  let index: Manifest;
   try {
     index = parseManifest(fetched.bytes, origin, limits);
   } catch (error) {
@@ -143,7 +146,7 @@ async function examineReferrer(
   const fetched = await store.getManifest(entry.digest);
   if (fetched === undefined) return skip('MANIFEST_NOT_FOUND', 'listed, but the manifest does not exist');
 
-  let manifest;
+  let manifest: Manifest;
   try {
     manifest = parseManifest(fetched.bytes, origin, limits);
   } catch (error) {

@@ -10,11 +10,14 @@ import { SigverifyError } from '../errors.ts';
 export async function readFileCapped(path: string, maxBytes: number): Promise<Buffer | undefined> {
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(maxBytes + 1);
+    // Read in chunks, so a large cap costs memory only for what the file holds.
+    const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null);
-      if (bytesRead === 0) return buffer.subarray(0, total);
+      const chunk = Buffer.alloc(Math.min(CHUNK_BYTES, maxBytes + 1 - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) return Buffer.concat(chunks, total);
+      chunks.push(chunk.subarray(0, bytesRead));
       total += bytesRead;
       if (total > maxBytes) return undefined;
     }
@@ -22,6 +25,8 @@ export async function readFileCapped(path: string, maxBytes: number): Promise<Bu
     await handle.close();
   }
 }
+
+const CHUNK_BYTES = 64 * 1024;
 
 /** {@link readFileCapped}, with LIMIT_EXCEEDED for a file over the cap. */
 export async function readCapped(path: string, maxBytes: number): Promise<Buffer> {

@@ -1,8 +1,7 @@
 import type { Bundle } from '@sigstore/bundle';
 import { HashAlgorithm } from '@sigstore/protobuf-specs';
 import type { Verifier } from '@sigstore/verify';
-import { bundleCertificateDer, dedupeTlogEntries, isBundleV03OrLater, parseBundle } from '../bundle/sigstore-bundle.ts';
-import { tlogVerifier } from '../bundle/tlog-body.ts';
+import { isBundleV03OrLater, parseBundle } from '../bundle/sigstore-bundle.ts';
 import { type InTotoStatement, parseStatement, subjectFor } from '../cosign/index.ts';
 import type { BundleCandidate } from '../discovery/index.ts';
 import { SignatureRejected, SigverifyError } from '../errors.ts';
@@ -12,8 +11,7 @@ import { type Policy, checkAnnotations } from '../policy/index.ts';
 import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import type { SignatureOutcome } from './result.ts';
-import { checkMaterialMatchesPolicy, checkSigner, checkTlogSigner } from './signer.ts';
-import { runSigstore } from './sigstore.ts';
+import { verifyBundleContent } from './bundle-core.ts';
 
 /** What a verified statement must be to count: a cosign signature, or an attestation of one predicate type. */
 export type Purpose = { readonly kind: 'signature'; readonly predicateType: string } | { readonly kind: 'attestation'; readonly predicateType: string };
@@ -72,37 +70,12 @@ async function checkBundle(candidate: BundleCandidate, ctx: BundleContext): Prom
   // Bind to this image before any cryptography: what does the bundle say it signed?
   const bound = bindToImage(bundle, ctx);
 
-  const material = { certificateDer: bundleCertificateDer(bundle) };
-  checkMaterialMatchesPolicy(material, ctx.policy);
-  if (ctx.policy.mode === 'key' && bundle.verificationMaterial.content.$case !== 'publicKey') {
-    throw new SignatureRejected('VERIFICATION_MATERIAL_MISMATCH', 'bundle is certificate-bound; verify it with identity and issuer, not a key');
-  }
-  const unique = dedupeTlogEntries(json);
-  const entries = unique.verificationMaterial.tlogEntries;
-  if (entries.length === 0 && ctx.policy.requireTlog) {
-    throw new SignatureRejected('TLOG_MISSING', 'bundle has no transparency-log entry; pass --insecure-ignore-tlog only if signatures are made without Rekor');
-  }
-  for (const entry of entries) checkTlogSigner(tlogVerifier(entry.canonicalizedBody), material, ctx.policy);
-
-  runSigstore(ctx.verifier, unique, bound.artifact);
-  const signer = checkSigner(material, ctx.policy);
+  const artifact = bound.artifact === undefined ? { kind: 'envelope' as const } : { kind: 'bytes' as const, bytes: bound.artifact };
+  const verified = verifyBundleContent(bundle, json, artifact, ctx.policy, ctx.verifier);
   checkAnnotations(ctx.policy.annotations, bound.annotations);
-
-  const first = entries[0];
-  const integratedTime = first === undefined ? 0 : Number(first.integratedTime);
   return {
-    ...signer,
+    ...verified,
     ...(bound.statement === undefined ? {} : { predicateType: bound.statement.predicateType }),
-    ...(first === undefined
-      ? {}
-      : {
-          tlog: {
-            logId: Buffer.from(first.logId.keyId, 'base64').toString('hex'),
-            logIndex: Number(first.logIndex),
-            // Rekor v2 entries carry no integrated time; the TSA timestamp is the trusted time.
-            ...(integratedTime === 0 ? {} : { integratedTime: new Date(integratedTime * 1000).toISOString() }),
-          },
-        }),
     ...(ctx.purpose.kind === 'attestation' && bound.statement !== undefined ? { statement: bound.statement } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
-import { PolicyError, Verifier, VerificationError, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { PolicyError, type SignedEntity, Verifier, VerificationError, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
 import { type RejectionCode, SignatureRejected } from '../errors.ts';
 import type { Policy } from '../policy/index.ts';
@@ -56,20 +56,20 @@ export class SigstoreRejected extends SignatureRejected {
 }
 
 /**
- * Runs sigstore-js on a serialized bundle: timestamps, certificate chain and
- * SCTs, tlog entries (SET / inclusion proof, body vs content), signature.
- * Identity policy is NOT passed: sigstore-js matches SANs as unanchored
- * regexps (pitfall 6), so identity is checked by our own policy code.
+ * Runs sigstore-js: timestamps, certificate chain and SCTs, tlog entries
+ * (SET / inclusion proof, body vs content), signature. Identity policy is NOT
+ * passed: sigstore-js matches SANs as unanchored regexps (pitfall 6), so
+ * identity is checked by our own policy code afterwards.
  */
-export function runSigstore(verifier: Verifier, bundle: SerializedBundle, artifact: Buffer | undefined): void {
-  let entity;
+export function verifyEntity(verifier: Verifier, entity: () => SignedEntity): void {
+  let built: SignedEntity;
   try {
-    entity = toSignedEntity(bundleFromJSON(bundle), artifact);
+    built = entity();
   } catch (cause) {
-    throw new SigstoreRejected('SIGSTORE_VERIFICATION_FAILED', 'BUNDLE_INVALID', `signature does not form a valid Sigstore bundle: ${(cause as Error).message}`, cause);
+    throw new SigstoreRejected('BUNDLE_INVALID', 'BUNDLE_INVALID', `signature does not form a valid Sigstore bundle: ${(cause as Error).message}`, cause);
   }
   try {
-    verifier.verify(entity);
+    verifier.verify(built);
   } catch (cause) {
     if (cause instanceof SignatureRejected) throw cause;
     if (cause instanceof VerificationError || cause instanceof PolicyError) {
@@ -79,4 +79,9 @@ export function runSigstore(verifier: Verifier, bundle: SerializedBundle, artifa
     // Anything else (a TypeError deep in a library) is still a refusal, never a pass.
     throw new SigstoreRejected('SIGSTORE_VERIFICATION_FAILED', 'UNEXPECTED', `verification failed unexpectedly: ${(cause as Error).message}`, cause);
   }
+}
+
+/** {@link verifyEntity} for a serialized bundle and its artifact (legacy layers converted to v0.1). */
+export function runSigstore(verifier: Verifier, bundle: SerializedBundle, artifact: Buffer | undefined): void {
+  verifyEntity(verifier, () => toSignedEntity(bundleFromJSON(bundle), artifact));
 }
