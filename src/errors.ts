@@ -39,6 +39,7 @@ export const ERROR_CODES = {
 
   // rejected: a definite "not verified"
   IMAGE_NOT_FOUND: 'rejected',
+  PLATFORM_NOT_FOUND: 'rejected',
   DIGEST_MISMATCH: 'rejected',
   LIMIT_EXCEEDED: 'rejected',
   MANIFEST_INVALID: 'rejected',

@@ -22,6 +22,7 @@ export interface VerifyCommand {
   readonly tufCache: string | undefined;
   readonly allowHttpRegistry: boolean;
   readonly signatureRepository: string | undefined;
+  readonly platform: string | undefined;
   readonly output: 'text' | 'json';
 }
 
@@ -86,6 +87,7 @@ const VERIFY_OPTIONS = {
   'signature-repository': { type: 'string' },
   output: { type: 'string', short: 'o' },
   type: { type: 'string' },
+  platform: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -197,6 +199,7 @@ function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly st
     allowHttpRegistry: values['allow-http-registry'] === true,
     // cosign's COSIGN_REPOSITORY moves signatures to another repository (cosign-formats §1.1).
     signatureRepository: values['signature-repository'] ?? (env['COSIGN_REPOSITORY'] || undefined),
+    platform: values.platform,
     output,
   };
 }
@@ -262,6 +265,8 @@ Both:
   --tuf-cache DIR                     TUF cache for the public-good trust root
   --allow-http-registry               permit plain HTTP to non-loopback registries
   --signature-repository REPO         read signatures from REPO (also COSIGN_REPOSITORY)
+  --platform os/arch[/variant]        multi-arch: run this child, taken from the verified index
+                                      (or signed itself); its digest is the reference printed
   -o, --output text|json              json: the versioned result on stdout
 
 Exit codes: 0 verified, 1 not verified, 2 usage error, 3 could not decide.

@@ -54,6 +54,7 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
       allowHttpRegistry: cmd.allowHttpRegistry,
       ...(cmd.signatureRepository === undefined ? {} : { signatureRepository: cmd.signatureRepository }),
       ...(cmd.predicateType === undefined ? {} : { attestationPredicateType: cmd.predicateType }),
+      ...(cmd.platform === undefined ? {} : { platform: cmd.platform }),
     });
     reportPass(result, io, cmd.output);
     return EXIT.verified;

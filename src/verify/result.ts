@@ -54,8 +54,14 @@ export interface VerificationResult {
   readonly reference: string;
   /** The digest the reference resolved to, computed from the bytes received. */
   readonly digest: Digest;
-  /** What to run: `registry/repository@sha256:…`, never a tag. */
+  /** What to run: `registry/repository@sha256:…`, never a tag (with a platform: the child's digest). */
   readonly pinnedReference: string;
+  /**
+   * With a platform: the child manifest to run, and what carried the signature
+   * (`index`: the verified index lists this child; `child`: the child itself;
+   * `image`: a single-platform image of that platform).
+   */
+  readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string; readonly digest: Digest; readonly signed: 'index' | 'child' | 'image' };
   /** `manifest` or `index` (a multi-arch image is verified at its index digest, as cosign signs it). */
   readonly imageKind: 'manifest' | 'index';
   /** What counted: cosign signatures, or attestations of one predicate type. */

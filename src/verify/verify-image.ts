@@ -1,10 +1,12 @@
 import type { Verifier } from '@sigstore/verify';
+import { z } from 'zod';
 import { ATTESTATION_TAG_SUFFIX, COSIGN_SIGN_PREDICATE_TYPE, SIGNATURE_TAG_SUFFIX } from '../cosign/index.ts';
 import { type SignatureCandidate, discoverBundles, discoverLegacySignatures, legacySignatureTag } from '../discovery/index.ts';
-import { type ErrorCode, SigverifyError } from '../errors.ts';
+import { type ErrorCode, SigverifyError, isSigverifyError } from '../errors.ts';
+import { parseJson } from '../json/parse.ts';
 import { LayoutStore } from '../layout/store.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
-import { type Manifest, parseManifest } from '../oci/index.ts';
+import { type ImageIndex, type Manifest, type Platform, formatPlatform, parseManifest, parsePlatform, platformMatches, selectPlatform } from '../oci/index.ts';
 import { type Matcher, type Policy, type PolicyInput, compilePolicy } from '../policy/index.ts';
 import {
   type Digest,
@@ -41,6 +43,11 @@ export interface VerifyOptions {
    * predicate type `https://sigstore.dev/cosign/sign/v1` (cosign-formats §4.6).
    */
   readonly attestationPredicateType?: string;
+  /**
+   * `os/arch[/variant]`: for a multi-arch image, return the child manifest of
+   * this platform, from the verified index, as the reference to run.
+   */
+  readonly platform?: string;
   /** Injectable for tests and embedding; default: the global fetch. */
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
@@ -103,8 +110,36 @@ export class ImageVerifier {
 
     // 1. Resolve: the digest of the bytes received is the image identity (never a header).
     const image = await resolveImage(store, ref, reference);
+    if (this.#options.platform === undefined) return this.verifySignaturesOf(store, ref, reference, image, signal);
+    return this.#verifyPlatform(store, ref, reference, image, parsePlatform(this.#options.platform), signal);
+  }
 
-    return this.verifySignaturesOf(store, ref, reference, image, signal);
+  /**
+   * `--platform`: cosign signs the index a multi-arch tag resolves to (and,
+   * with `sign --recursive`, each child too). The child to run is taken from
+   * the verified index; if the index carries no passing signature, the child
+   * must carry its own (cosign-formats §4.7). The result says which was signed.
+   */
+  async #verifyPlatform(store: ContentStore, ref: ImageReference, reference: string, image: ResolvedImage, platform: Platform, signal: AbortSignal): Promise<VerificationResult> {
+    if (image.kind === 'manifest') {
+      const actual = await imagePlatform(store, image, this.#limits);
+      if (!platformMatches(platform, actual)) {
+        throw new SigverifyError('PLATFORM_NOT_FOUND', `${reference} (${image.digest}) is a single-platform image for ${actual === undefined ? 'an unknown platform' : formatPlatform(actual)}, not ${formatPlatform(platform)}`, { details: { reference, digest: image.digest } });
+      }
+      const result = await this.verifySignaturesOf(store, ref, reference, image, signal);
+      return { ...result, platform: { ...platform, digest: image.digest, signed: 'image' } };
+    }
+    const child = selectPlatform(image.manifest as ImageIndex, platform, `${reference} (${image.digest})`);
+    const run = { ...platform, digest: child.digest };
+    try {
+      const result = await this.verifySignaturesOf(store, ref, reference, image, signal);
+      return { ...result, pinnedReference: pinnedReference(ref, child.digest), platform: { ...run, signed: 'index' } };
+    } catch (indexError) {
+      if (!isSigverifyError(indexError) || indexError.kind !== 'rejected') throw indexError;
+      const childImage = await resolveImage(store, { ...ref, digest: child.digest }, reference);
+      const result = await this.verifySignaturesOf(store, ref, reference, childImage, signal);
+      return { ...result, platform: { ...run, signed: 'child' } };
+    }
   }
 
   /**
@@ -224,6 +259,20 @@ async function resolveImage(store: ContentStore, ref: ImageReference, reference:
   const manifest = parseManifest(fetched.bytes, `${store.description}@${fetched.digest}`);
   return { digest: fetched.digest, kind: manifest.kind, bytes: fetched.bytes, manifest };
 }
+
+/** The platform in a single image's config blob (OCI image-spec `config.md`: `os`, `architecture`, `variant`). */
+async function imagePlatform(store: ContentStore, image: ResolvedImage, limits: Limits): Promise<Platform | undefined> {
+  if (image.manifest?.kind !== 'manifest') return undefined;
+  const { config } = image.manifest;
+  const bytes = await store.getBlob(config.digest, config.size, limits.maxManifestBytes);
+  try {
+    return parseJson(ImageConfigPlatform, bytes, (reason) => new SigverifyError('MANIFEST_INVALID', `image config ${config.digest}: ${reason}`));
+  } catch {
+    return undefined;
+  }
+}
+
+const ImageConfigPlatform = z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() });
 
 /** A log entry presented twice is one piece of evidence (cosign-formats pitfall 8). */
 function markDuplicates(outcomes: SignatureOutcome[]): SignatureOutcome[] {

@@ -34,6 +34,8 @@ describe('parseCommand', () => {
       tufCache: undefined,
       allowHttpRegistry: true,
       signatureRepository: undefined,
+      platform: undefined,
+      predicateType: undefined,
       output: 'json',
     });
   });
