@@ -33,7 +33,7 @@ let index: OciObject;
 
 function signatureFor(digest: string): OciObject {
   const signer = keylessSigner(sigstore, { san: { kind: 'uri', value: FIXTURE_IDENTITY }, issuer: FIXTURE_ISSUER });
-  const payload = simpleSigningPayload({ dockerReference: 'registry.sigverify.test/platform', digest: digest as `sha256:${string}` });
+  const payload = simpleSigningPayload({ dockerReference: 'registry.sigverify.test/platform', digest: digest });
   return makeSignatureManifest([signLegacyLayer({ payload, signer, rekor: sigstore.rekor })]);
 }
 

@@ -2,8 +2,9 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { Verifier, toSignedEntity, toTrustMaterial, type Signer, type VerificationPolicy } from '@sigstore/verify';
 import type { KeyObject } from 'node:crypto';
-import { COSIGN_ANNOTATIONS, type SignatureLayer } from './cosign-legacy.ts';
+import { COSIGN_ANNOTATIONS, DSSE_ENVELOPE_MEDIA_TYPE, type SignatureLayer } from './cosign-legacy.ts';
 import { fromPem } from './der.ts';
+import { parseDsseEnvelope } from './dsse.ts';
 import { sha256 } from './keys.ts';
 import type { RekorBundleAnnotation } from './rekor.ts';
 import type { TrustedRootJson } from './trusted-root.ts';
@@ -11,9 +12,10 @@ import type { TrustedRootJson } from './trusted-root.ts';
 /**
  * An independent test oracle for legacy layers: the cosign-formats §8.2
  * recipe (legacy `.sig` layer → Sigstore bundle v0.1, artifact = payload
- * bytes) and a call into @sigstore/verify. It proves the minted material is
- * valid Sigstore material; it is deliberately written apart from the
- * verifier's own converter in `src/bundle/`.
+ * bytes; a `.att` layer → a v0.1 DSSE bundle) and a call into
+ * @sigstore/verify. It proves the minted material is valid Sigstore
+ * material; it is deliberately written apart from the verifier's own
+ * converter in `src/bundle/`.
  */
 
 export const BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
@@ -21,6 +23,15 @@ export const BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;v
 /** Key-mode hint used in converted bundles; any string the key finder accepts. */
 export const PUBLIC_KEY_HINT = 'cosign-key';
 
+export function isAttestationLayer(layer: SignatureLayer): boolean {
+  return layer.mediaType === DSSE_ENVELOPE_MEDIA_TYPE;
+}
+
+/**
+ * A v0.1 bundle: v0.1 is the only version whose tlog entries may carry a SET
+ * without an inclusion proof (pitfall 2). A `.sig` layer becomes a message
+ * signature over the payload; a `.att` layer's blob is the DSSE envelope.
+ */
 export function legacyLayerToBundleV01(layer: SignatureLayer): Record<string, unknown> {
   const annotations = layer.annotations;
   const signature = annotations[COSIGN_ANNOTATIONS.signature];
@@ -45,6 +56,11 @@ export function legacyLayerToBundleV01(layer: SignatureLayer): Record<string, un
       canonicalizedBody: rekor.Payload.body,
     });
   }
+  const timestampAnnotation = annotations[COSIGN_ANNOTATIONS.rfc3161Timestamp];
+  const rfc3161Timestamps =
+    timestampAnnotation === undefined
+      ? []
+      : [{ signedTimestamp: (JSON.parse(timestampAnnotation) as { SignedRFC3161Timestamp: string }).SignedRFC3161Timestamp }];
 
   return {
     mediaType: BUNDLE_V01_MEDIA_TYPE,
@@ -53,12 +69,16 @@ export function legacyLayerToBundleV01(layer: SignatureLayer): Record<string, un
         ? { publicKey: { hint: PUBLIC_KEY_HINT } }
         : { x509CertificateChain: { certificates: [{ rawBytes: leaf.toString('base64') }] } }),
       tlogEntries,
-      timestampVerificationData: { rfc3161Timestamps: [] },
+      timestampVerificationData: { rfc3161Timestamps },
     },
-    messageSignature: {
-      messageDigest: { algorithm: 'SHA2_256', digest: sha256(layer.payload).toString('base64') },
-      signature,
-    },
+    ...(isAttestationLayer(layer)
+      ? { dsseEnvelope: parseDsseEnvelope(layer.payload) }
+      : {
+          messageSignature: {
+            messageDigest: { algorithm: 'SHA2_256', digest: sha256(layer.payload).toString('base64') },
+            signature,
+          },
+        }),
   };
 }
 
@@ -73,7 +93,7 @@ export interface SigstoreJsVerifyOptions {
   readonly policy?: VerificationPolicy;
 }
 
-/** Verifies a legacy layer with @sigstore/verify against a trusted root. Throws what sigstore-js throws. */
+/** Verifies a legacy `.sig` or `.att` layer with @sigstore/verify against a trusted root. Throws what sigstore-js throws. */
 export function verifyLayerWithSigstoreJs(
   layer: SignatureLayer,
   trustedRoot: TrustedRootJson,
@@ -92,7 +112,8 @@ export function verifyLayerWithSigstoreJs(
     trustMaterial,
     ignoreTlog ? { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 } : {},
   );
-  return verifier.verify(toSignedEntity(bundleFromJSON(bundleJson), layer.payload), options.policy);
+  const artifact = isAttestationLayer(layer) ? undefined : layer.payload;
+  return verifier.verify(toSignedEntity(bundleFromJSON(bundleJson), artifact), options.policy);
 }
 
 function withoutKey(record: Readonly<Record<string, string>>, key: string): Record<string, string> {

@@ -45,6 +45,8 @@ export const OID = {
   authorityKeyIdentifier: '2.5.29.35',
   extendedKeyUsage: '2.5.29.37',
   codeSigning: '1.3.6.1.5.5.7.3.3',
+  /** id-kp-timeStamping: the only EKU of an RFC 3161 TSA certificate (RFC 3161 §2.3, critical). */
+  timeStamping: '1.3.6.1.5.5.7.3.8',
   /** Fulcio issuer (deprecated): raw string bytes, no DER wrapping. */
   fulcioIssuerV1: '1.3.6.1.4.1.57264.1.1',
   githubWorkflowTrigger: '1.3.6.1.4.1.57264.1.2',
@@ -153,19 +155,21 @@ export function certificateAuthorityFromPem(stored: {
   readonly intermediateCertPem: string;
   readonly intermediateKey: KeyPair;
 }): CertificateAuthority {
-  const load = (pem: string, keyPair: KeyPair, what: string): CaCertificate => {
-    const [der] = fromPem(pem);
-    if (!der) throw new Error(`${what}: no certificate in PEM`);
-    const tbs = child(readElement(der), 0, 'tbsCertificate');
-    if (!child(tbs, 6, 'subjectPublicKeyInfo').bytes.equals(spkiDer(keyPair.publicKey))) {
-      throw new Error(`${what}: private key does not match the certificate`);
-    }
-    return { der, pem: toPem('CERTIFICATE', der), keyPair, subject: child(tbs, 5, 'subject').bytes };
-  };
   return {
-    root: load(stored.rootCertPem, stored.rootKey, 'root'),
-    intermediate: load(stored.intermediateCertPem, stored.intermediateKey, 'intermediate'),
+    root: caCertificateFromPem(stored.rootCertPem, stored.rootKey, 'root'),
+    intermediate: caCertificateFromPem(stored.intermediateCertPem, stored.intermediateKey, 'intermediate'),
   };
+}
+
+/** A stored certificate with its key; fails if the key does not belong to the certificate. */
+export function caCertificateFromPem(pem: string, keyPair: KeyPair, what: string): CaCertificate {
+  const [der] = fromPem(pem);
+  if (!der) throw new Error(`${what}: no certificate in PEM`);
+  const tbs = child(readElement(der), 0, 'tbsCertificate');
+  if (!child(tbs, 6, 'subjectPublicKeyInfo').bytes.equals(spkiDer(keyPair.publicKey))) {
+    throw new Error(`${what}: private key does not match the certificate`);
+  }
+  return { der, pem: toPem('CERTIFICATE', der), keyPair, subject: child(tbs, 5, 'subject').bytes };
 }
 
 /** The cosign `dev.sigstore.cosign/chain` form: intermediate first, root last. */
@@ -340,6 +344,20 @@ export function encodeName(parts: NameParts): Buffer {
   return sequence(...rdns);
 }
 
+/** The O and CN of a DER Name (the first of each). */
+export function readNameParts(nameDer: Uint8Array): NameParts {
+  const parts: { organization?: string; commonName?: string } = {};
+  for (const rdn of children(readElement(nameDer))) {
+    for (const attribute of children(rdn)) {
+      const type = decodeOid(child(attribute, 0, 'AttributeType').content);
+      const value = child(attribute, 1, 'AttributeValue').content.toString('utf8');
+      if (type === OID.organization) parts.organization ??= value;
+      if (type === OID.commonName) parts.commonName ??= value;
+    }
+  }
+  return parts;
+}
+
 /** A DER `Extension`; `value` is the content of extnValue. */
 export function extension(extensionOid: string, value: Uint8Array, critical = false): Buffer {
   return sequence(oid(extensionOid), ...(critical ? [boolean(true)] : []), octetString(value));
@@ -365,7 +383,7 @@ export function encodeGeneralNames(names: readonly SubjectAltName[]): Buffer {
 
 const KEY_USAGE_BITS = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 } as const;
 
-function keyUsageExtension(usages: ReadonlyArray<keyof typeof KEY_USAGE_BITS>): Buffer {
+export function keyUsageExtension(usages: ReadonlyArray<keyof typeof KEY_USAGE_BITS>): Buffer {
   let byte = 0;
   for (const usage of usages) byte |= 0x80 >> KEY_USAGE_BITS[usage];
   let unused = 0;
@@ -373,11 +391,11 @@ function keyUsageExtension(usages: ReadonlyArray<keyof typeof KEY_USAGE_BITS>): 
   return extension(OID.keyUsage, bitString(Buffer.from([byte]), unused), true);
 }
 
-function extendedKeyUsageExtension(purposes: readonly string[]): Buffer {
-  return extension(OID.extendedKeyUsage, sequence(...purposes.map((purpose) => oid(purpose))));
+export function extendedKeyUsageExtension(purposes: readonly string[], critical = false): Buffer {
+  return extension(OID.extendedKeyUsage, sequence(...purposes.map((purpose) => oid(purpose))), critical);
 }
 
-function basicConstraintsExtension(options: { readonly pathLength?: number }): Buffer {
+export function basicConstraintsExtension(options: { readonly pathLength?: number }): Buffer {
   const pathLength = options.pathLength === undefined ? [] : [integer(options.pathLength)];
   return extension(OID.basicConstraints, sequence(boolean(true), ...pathLength), true);
 }
@@ -388,15 +406,16 @@ function keyIdentifier(publicKey: KeyObject): Buffer {
   return createHash('sha1').update(bits).digest();
 }
 
-function subjectKeyIdentifierExtension(publicKey: KeyObject): Buffer {
+export function subjectKeyIdentifierExtension(publicKey: KeyObject): Buffer {
   return extension(OID.subjectKeyIdentifier, octetString(keyIdentifier(publicKey)));
 }
 
-function authorityKeyIdentifierExtension(issuerPublicKey: KeyObject): Buffer {
+export function authorityKeyIdentifierExtension(issuerPublicKey: KeyObject): Buffer {
   return extension(OID.authorityKeyIdentifier, sequence(implicitPrimitive(0, keyIdentifier(issuerPublicKey))));
 }
 
-function randomSerial(): Buffer {
+/** 20 random bytes, positive: Fulcio's serial number form. */
+export function randomSerial(): Buffer {
   const serial = randomBytes(20);
   serial[0] = (serial[0] ?? 0) & 0x7f;
   return serial;

@@ -1,15 +1,20 @@
 import type { KeyObject } from 'node:crypto';
 import { sha256Digest, type Digest } from '../../../src/reference/digest.ts';
+import { IN_TOTO_PAYLOAD_TYPE, dsseEnvelopeJson, dsseRekorBody, signDsse } from './dsse.ts';
 import { ecdsaSign, publicKeyPem, sha256 } from './keys.ts';
 import type { Rekor } from './rekor.ts';
 
 /**
  * Legacy cosign signatures (`sha256-<hex>.sig` layers), byte-compatible with
  * what cosign v2 writes: cosign-formats §1.3 (layer and annotations), §1.4
- * (Rekor bundle annotation), §1.6 (simple-signing payload), §7 (hashedrekord).
+ * (Rekor bundle annotation), §1.6 (simple-signing payload), §7 (hashedrekord);
+ * and legacy attestations (`sha256-<hex>.att` layers, §3) as cosign v2.2+
+ * writes them (DSSE envelope blob, Rekor `dsse` 0.0.1 entry).
  */
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
+/** The layer media type of a legacy `.att` attestation: the blob is a DSSE envelope. */
+export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 export const SIMPLE_SIGNING_TYPE = 'cosign container image signature';
 
 export const COSIGN_ANNOTATIONS = {
@@ -18,6 +23,8 @@ export const COSIGN_ANNOTATIONS = {
   chain: 'dev.sigstore.cosign/chain',
   bundle: 'dev.sigstore.cosign/bundle',
   rfc3161Timestamp: 'dev.sigstore.cosign/rfc3161timestamp',
+  /** `.att` layers only. */
+  predicateType: 'predicateType',
 } as const;
 
 /** Go `encoding/json` string encoding: like JSON.stringify, plus HTML-safe escapes. */
@@ -86,7 +93,7 @@ export function signerPublicKeyPem(signer: LegacySigner): string {
 
 export interface SignatureLayer {
   readonly mediaType: string;
-  /** The layer blob: the payload bytes. */
+  /** The layer blob: the payload bytes (`.sig`), or the DSSE envelope JSON (`.att`). */
   readonly payload: Buffer;
   readonly annotations: Readonly<Record<string, string>>;
 }
@@ -145,6 +152,41 @@ export function signLegacyLayer(options: SignLegacyLayerOptions): SignatureLayer
     annotations[COSIGN_ANNOTATIONS.bundle] = JSON.stringify(options.rekor.logEntry(body, integratedTime));
   }
   return { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, payload, annotations };
+}
+
+export interface SignLegacyAttestationOptions {
+  /** The in-toto statement (see `inTotoStatement`). */
+  readonly statement: Uint8Array;
+  readonly predicateType: string;
+  readonly signer: LegacySigner;
+  /** When given, the envelope is logged as `dsse` 0.0.1 and the bundle annotation (SET only) added. */
+  readonly rekor?: Rekor;
+  /** Seconds since the epoch; default now. */
+  readonly integratedTime?: number;
+}
+
+/**
+ * Attests the way `cosign attest` (v2.2+) does and returns the `.att` layer
+ * (cmd/cosign/cli/attest/attest.go): the DSSE envelope JSON as the blob, an
+ * empty signature annotation, the predicate type, certificate and chain, and
+ * the Rekor bundle of a `dsse` entry.
+ */
+export function signLegacyAttestationLayer(options: SignLegacyAttestationOptions): SignatureLayer {
+  const envelope = signDsse(options.statement, IN_TOTO_PAYLOAD_TYPE, options.signer);
+  const annotations: Record<string, string> = {
+    [COSIGN_ANNOTATIONS.signature]: '',
+    [COSIGN_ANNOTATIONS.predicateType]: options.predicateType,
+  };
+  if (isKeylessSigner(options.signer)) {
+    annotations[COSIGN_ANNOTATIONS.certificate] = options.signer.certPem;
+    if (options.signer.chainPem !== undefined) annotations[COSIGN_ANNOTATIONS.chain] = options.signer.chainPem;
+  }
+  if (options.rekor) {
+    const body = dsseRekorBody(envelope, signerPublicKeyPem(options.signer));
+    const integratedTime = options.integratedTime ?? Math.floor(Date.now() / 1000);
+    annotations[COSIGN_ANNOTATIONS.bundle] = JSON.stringify(options.rekor.logEntry(body, integratedTime));
+  }
+  return { mediaType: DSSE_ENVELOPE_MEDIA_TYPE, payload: dsseEnvelopeJson(envelope), annotations };
 }
 
 /** The layer's descriptor in the signature manifest. */

@@ -2,20 +2,24 @@ import type { KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Digest } from '../../../src/reference/digest.ts';
 import { verifyLayerWithSigstoreJs } from './bundle-v01.ts';
+import { bundleCertificate, publicKeyHint, verifyBundleWithSigstoreJs, type SigstoreBundleJson } from './bundle-v03.ts';
 import { readSubjectAltNames, type FulcioIssuer, type GithubWorkflowClaims, type SubjectAltName } from './ca.ts';
-import { COSIGN_ANNOTATIONS, type SignatureLayer } from './cosign-legacy.ts';
+import { COSIGN_ANNOTATIONS, SIMPLE_SIGNING_MEDIA_TYPE, type SignatureLayer } from './cosign-legacy.ts';
 import { fromPem } from './der.ts';
 import { keyPairFromPem, privateKeyPem, publicKeyPem, type KeyPair } from './keys.ts';
-import type { CreateTestSigstoreOptions, TestSigstore, TestSigstoreMaterial } from './sigstore.ts';
+import { readLegacyAttestationLayers, readLegacySignatureLayers } from './oci-layout.ts';
+import { readReferrers, type ReferrerStyle } from './oci-referrers.ts';
+import type { CreateTestSigstoreOptions, TestSigstore, TestSigstoreMaterial, TimestampAuthorityMaterial } from './sigstore.ts';
 import { TEST_SIGSTORE_URLS, testSigstoreFromMaterial } from './sigstore.ts';
 import type { Platform } from './oci-layout.ts';
 import type { TrustedRootJson } from './trusted-root.ts';
 
 /**
  * Where the committed fixtures live and how to load them: the two private
- * Sigstores (ours and an unrelated "other" one), the key-mode keys, the
- * trusted roots and `fixtures.json`. Written by `scripts/mint-fixtures.ts`;
+ * Sigstores (ours, with a TSA, and an unrelated "other" one without), the
+ * key-mode keys, the trusted roots and `fixtures.json`. Written by `scripts/mint-fixtures.ts`;
  * tests use the same functions to sign new variants under the committed roots.
  */
 
@@ -38,13 +42,14 @@ export const FIXTURE_SIGSTORES: Record<
       organization: 'other.test',
       commonName: 'other-sigstore',
       urls: { fulcio: 'https://fulcio.other.test', rekor: 'https://rekor.other.test', ctlog: 'https://ctfe.other.test' },
+      tsa: false,
     },
     trustedRoot: 'trust/other_trusted_root.json',
   },
 };
 
 /** File names (under `private/<name>/`) of a stored Sigstore. */
-export const SIGSTORE_FILES: Record<keyof TestSigstoreMaterial, string> = {
+export const SIGSTORE_FILES: Record<Exclude<keyof TestSigstoreMaterial, 'tsa'>, string> = {
   rootKey: 'ca-root.key.pem',
   rootCert: 'ca-root.crt.pem',
   intermediateKey: 'ca-intermediate.key.pem',
@@ -53,23 +58,53 @@ export const SIGSTORE_FILES: Record<keyof TestSigstoreMaterial, string> = {
   rekorKey: 'rekor.key.pem',
 };
 
+/** File names (under `private/<name>/`) of a stored Sigstore's TSA; a Sigstore without a TSA has none of them. */
+export const TSA_FILES: Record<keyof TimestampAuthorityMaterial, string> = {
+  rootKey: 'tsa-root.key.pem',
+  rootCert: 'tsa-root.crt.pem',
+  signerKey: 'tsa.key.pem',
+  signerCert: 'tsa.crt.pem',
+};
+
 export function sigstoreDir(name: FixtureSigstoreName, fixturesDir = FIXTURES_DIR): string {
   return join(fixturesDir, 'private', name);
 }
 
-/** The stored material, or undefined when any file is missing. */
+/**
+ * The stored material, or undefined when any CA, CT or Rekor file is missing.
+ * The TSA files are read when all of them exist (a partial set is an error).
+ */
 export async function readSigstoreMaterial(dir: string): Promise<TestSigstoreMaterial | undefined> {
-  const entries = await Promise.all(
-    Object.entries(SIGSTORE_FILES).map(async ([field, file]) => [field, await readOptional(join(dir, file))] as const),
-  );
-  if (entries.some(([, text]) => text === undefined)) return undefined;
-  return Object.fromEntries(entries) as unknown as TestSigstoreMaterial;
+  const base = await readFileSet(dir, SIGSTORE_FILES);
+  if (base.missing > 0) return undefined;
+  const tsa = await readFileSet(dir, TSA_FILES);
+  if (tsa.missing > 0 && tsa.missing < Object.keys(TSA_FILES).length) throw new Error(`${dir}: some TSA files are missing`);
+  return {
+    ...(base.texts as Record<keyof typeof SIGSTORE_FILES, string>),
+    ...(tsa.missing === 0 ? { tsa: tsa.texts as Record<keyof TimestampAuthorityMaterial, string> } : {}),
+  };
+}
+
+async function readFileSet(dir: string, files: Readonly<Record<string, string>>): Promise<{ texts: Record<string, string>; missing: number }> {
+  const texts: Record<string, string> = {};
+  let missing = 0;
+  for (const [field, file] of Object.entries(files)) {
+    const text = await readOptional(join(dir, file));
+    if (text === undefined) missing++;
+    else texts[field] = text;
+  }
+  return { texts, missing };
 }
 
 export async function writeSigstoreMaterial(dir: string, material: TestSigstoreMaterial): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const [field, file] of Object.entries(SIGSTORE_FILES)) {
-    await writeFile(join(dir, file), material[field as keyof TestSigstoreMaterial]);
+    await writeFile(join(dir, file), material[field as keyof typeof SIGSTORE_FILES]);
+  }
+  const { tsa } = material;
+  if (tsa === undefined) return;
+  for (const [field, file] of Object.entries(TSA_FILES)) {
+    await writeFile(join(dir, file), tsa[field as keyof TimestampAuthorityMaterial]);
   }
 }
 
@@ -141,23 +176,44 @@ export interface FixtureImage {
   readonly digest: string;
   readonly mediaType: string;
   readonly description: string;
-  /** Payload `critical.identity.docker-reference`. */
+  /** Payload `critical.identity.docker-reference`; the subject name of actions/attest statements. */
   readonly dockerReference: string;
   /** Index children, for multi-arch images. */
   readonly platforms?: ReadonlyArray<{ readonly platform: Platform; readonly digest: string; readonly signed: false }>;
   readonly signatureTag: string | null;
   readonly signatureManifestDigest: string | null;
-  /** One per signature layer, in layer order. */
+  /** Legacy attestations (`sha256-<hex>.att`, cosign-formats §3). */
+  readonly attestationTag: string | null;
+  readonly attestationManifestDigest: string | null;
+  /**
+   * Referrers tag-schema index (`sha256-<hex>`, §2.4) listing the bundle
+   * referrers; the referrer manifests are also in the layout's index.json,
+   * untagged.
+   */
+  readonly referrersTag: string | null;
+  readonly referrersIndexDigest: string | null;
+  /** `.sig` layers in layer order, then `.att` layers, then bundle referrers in push order. */
   readonly signatures: readonly FixtureSignature[];
   /** Expected outcomes of verifying `digest` under the given trust and policy. */
   readonly expectations: readonly FixtureExpectation[];
 }
 
 export interface FixtureSignature {
-  readonly layer: number;
+  /** `cosign-legacy`: a `.sig` or `.att` layer; `sigstore-bundle`: a v0.3 bundle in a referrer. */
+  readonly format: 'cosign-legacy' | 'sigstore-bundle';
+  /** cosign-legacy: the tag of the manifest holding the layer, and its index there. */
+  readonly manifestTag?: string;
+  readonly layer?: number;
+  /** sigstore-bundle: the referrer manifest, the bundle blob, and who wrote the referrer. */
+  readonly referrer?: { readonly digest: string; readonly bundleDigest: string; readonly style: ReferrerStyle };
   readonly kind: 'keyless' | 'key';
+  /** sha256 of the signed payload: the simple-signing payload (`.sig`) or the DSSE payload (`.att`, bundles). */
   readonly payloadDigest: string;
-  readonly optional: Readonly<Record<string, string>> | null;
+  /** `.sig`: the payload's `optional` (`-a` claims). */
+  readonly optional?: Readonly<Record<string, string>> | null;
+  /** DSSE (`.att`, bundles): the in-toto statement's predicate type and its subject annotations (`-a` claims). */
+  readonly predicateType?: string;
+  readonly subjectAnnotations?: Readonly<Record<string, string>>;
   /** Keyless: which Sigstore's CA issued the certificate. */
   readonly ca?: FixtureSigstoreName;
   readonly identity?: SubjectAltName;
@@ -167,8 +223,20 @@ export interface FixtureSignature {
   readonly github?: GithubWorkflowClaims;
   /** Key mode: the public key file. */
   readonly keyFile?: string;
-  /** The Rekor entry, or null without one. */
-  readonly tlog: { readonly rekor: FixtureSigstoreName; readonly logIndex: number; readonly integratedTime: number } | null;
+  /**
+   * The Rekor entry, or null without one: its kind (`hashedrekord` for `.sig`,
+   * `dsse` 0.0.1 otherwise) and whether an inclusion proof with checkpoint is
+   * present (bundles) or only the SET (legacy annotations).
+   */
+  readonly tlog: {
+    readonly rekor: FixtureSigstoreName;
+    readonly kind: 'hashedrekord' | 'dsse';
+    readonly logIndex: number;
+    readonly integratedTime: number;
+    readonly inclusionProof: boolean;
+  } | null;
+  /** The RFC 3161 timestamp (over the signature bytes), or null without one. */
+  readonly tsa: { readonly sigstore: FixtureSigstoreName; readonly genTime: string } | null;
 }
 
 export type FixturePolicy =
@@ -185,8 +253,15 @@ export interface FixtureExpectation {
   readonly outcome: 'verified' | 'rejected';
   /** sigverify error code for a rejection. */
   readonly code?: 'NO_SIGNATURES' | 'NO_MATCHING_SIGNATURE';
-  /** Layers that must verify (0-based), when verified. */
+  /** Images with `.sig` signatures only: the layers that must verify (0-based). */
   readonly verifiedLayers?: readonly number[];
+  /**
+   * Images with `.att` layers or bundles: the `signatures[]` entries that
+   * verify with bare sigstore-js plus exact identity matching. The record
+   * says nothing of sigverify's own rules (predicate type, statement subject,
+   * source precedence): a provenance bundle that verifies is listed here.
+   */
+  readonly verifiedSignatures?: readonly number[];
   readonly note?: string;
 }
 
@@ -194,29 +269,64 @@ export async function readFixtureManifest(fixturesDir = FIXTURES_DIR): Promise<F
   return JSON.parse(await readFile(join(fixturesDir, 'fixtures.json'), 'utf8')) as FixtureManifest;
 }
 
+/** What the oracle verifies: a legacy `.sig`/`.att` layer, or a referrer's bundle. */
+export type OracleSignature = SignatureLayer | { readonly bundle: SigstoreBundleJson };
+
+function isBundle(signature: OracleSignature): signature is { readonly bundle: SigstoreBundleJson } {
+  return 'bundle' in signature;
+}
+
 /**
- * The layers that verify under a fixture policy, by the test oracle:
- * @sigstore/verify (bundle v0.1 recipe) plus exact SAN (any kind, OtherName
- * included) and exact issuer matching. Mirrors what sigverify must conclude
- * for signature crypto and identity; payload binding is checked separately.
+ * Everything stored for `digest` in a layout, in `FixtureImage.signatures`
+ * order: `.sig` layers, `.att` layers, then the bundles of the referrers
+ * listed by the `sha256-<hex>` index.
  */
-export function layersVerifiedByOracle(
-  layers: readonly SignatureLayer[],
+export async function readStoredSignatures(layoutDir: string, digest: Digest): Promise<OracleSignature[]> {
+  const referrers = await readReferrers(layoutDir, digest);
+  return [
+    ...(await readLegacySignatureLayers(layoutDir, digest)),
+    ...(await readLegacyAttestationLayers(layoutDir, digest)),
+    ...referrers.map(({ bundle }) => ({ bundle: JSON.parse(bundle.toString('utf8')) as SigstoreBundleJson })),
+  ];
+}
+
+/** Key mode: the oracle uses the policy key, never a certificate the signature carries (as cosign `--key`). */
+function withKeyHint(bundle: SigstoreBundleJson, publicKey: KeyObject): SigstoreBundleJson {
+  const { certificate: _certificate, ...material } = bundle.verificationMaterial;
+  return { ...bundle, verificationMaterial: { ...material, publicKey: { hint: publicKeyHint(publicKey) } } };
+}
+
+/**
+ * The signatures that verify under a fixture policy, by the test oracle:
+ * @sigstore/verify (legacy layers through the bundle v0.1 recipe, bundles as
+ * they are) plus exact SAN (any kind, OtherName included) and exact issuer
+ * matching. Mirrors what sigverify must conclude for signature crypto and
+ * identity; payload binding and predicate types are checked separately.
+ */
+export function signaturesVerifiedByOracle(
+  signatures: readonly OracleSignature[],
   trustedRoot: TrustedRootJson,
   policy: FixturePolicy,
   publicKeyFor: (keyFile: string) => KeyObject,
 ): number[] {
   const verified: number[] = [];
-  for (const [index, layer] of layers.entries()) {
+  for (const [index, signature] of signatures.entries()) {
     try {
       if (policy.kind === 'key') {
-        verifyLayerWithSigstoreJs(layer, trustedRoot, {
-          publicKey: publicKeyFor(policy.keyFile),
-          ignoreTlog: policy.insecureIgnoreTlog === true,
-        });
+        const publicKey = publicKeyFor(policy.keyFile);
+        if (isBundle(signature)) verifyBundleWithSigstoreJs(withKeyHint(signature.bundle, publicKey), trustedRoot, { publicKey });
+        else verifyLayerWithSigstoreJs(signature, trustedRoot, { publicKey, ignoreTlog: policy.insecureIgnoreTlog === true });
       } else {
-        const signer = verifyLayerWithSigstoreJs(layer, trustedRoot, { policy: { extensions: { issuer: policy.issuer } } });
-        const [leaf] = fromPem(layer.annotations[COSIGN_ANNOTATIONS.certificate] ?? '');
+        const sigstorePolicy = { extensions: { issuer: policy.issuer } };
+        let signer;
+        let leaf: Buffer | undefined;
+        if (isBundle(signature)) {
+          signer = verifyBundleWithSigstoreJs(signature.bundle, trustedRoot, { policy: sigstorePolicy });
+          leaf = bundleCertificate(signature.bundle);
+        } else {
+          signer = verifyLayerWithSigstoreJs(signature, trustedRoot, { policy: sigstorePolicy });
+          [leaf] = fromPem(signature.annotations[COSIGN_ANNOTATIONS.certificate] ?? '');
+        }
         const sans = leaf ? readSubjectAltNames(leaf) : [];
         const sanMatches = sans.some((san) => san.kind === policy.identity.kind && san.value === policy.identity.value);
         if (!sanMatches || signer.identity?.extensions?.issuer !== policy.issuer) continue;
@@ -229,14 +339,30 @@ export function layersVerifiedByOracle(
   return verified;
 }
 
-/** The outcome the oracle reaches for one expectation (code as sigverify names it). */
-export function oracleOutcome(
+/** {@link signaturesVerifiedByOracle} for the `.sig` layers of one image. */
+export function layersVerifiedByOracle(
   layers: readonly SignatureLayer[],
   trustedRoot: TrustedRootJson,
   policy: FixturePolicy,
   publicKeyFor: (keyFile: string) => KeyObject,
-): Pick<FixtureExpectation, 'outcome' | 'code' | 'verifiedLayers'> {
-  if (layers.length === 0) return { outcome: 'rejected', code: 'NO_SIGNATURES' };
-  const verifiedLayers = layersVerifiedByOracle(layers, trustedRoot, policy, publicKeyFor);
-  return verifiedLayers.length > 0 ? { outcome: 'verified', verifiedLayers } : { outcome: 'rejected', code: 'NO_MATCHING_SIGNATURE' };
+): number[] {
+  return signaturesVerifiedByOracle(layers, trustedRoot, policy, publicKeyFor);
+}
+
+/**
+ * The outcome the oracle reaches for one expectation (code as sigverify
+ * names it), with `verifiedLayers` when every signature is a `.sig` layer
+ * and `verifiedSignatures` otherwise.
+ */
+export function oracleOutcome(
+  signatures: readonly OracleSignature[],
+  trustedRoot: TrustedRootJson,
+  policy: FixturePolicy,
+  publicKeyFor: (keyFile: string) => KeyObject,
+): Pick<FixtureExpectation, 'outcome' | 'code' | 'verifiedLayers' | 'verifiedSignatures'> {
+  if (signatures.length === 0) return { outcome: 'rejected', code: 'NO_SIGNATURES' };
+  const verified = signaturesVerifiedByOracle(signatures, trustedRoot, policy, publicKeyFor);
+  if (verified.length === 0) return { outcome: 'rejected', code: 'NO_MATCHING_SIGNATURE' };
+  const legacyOnly = signatures.every((signature) => !isBundle(signature) && signature.mediaType === SIMPLE_SIGNING_MEDIA_TYPE);
+  return legacyOnly ? { outcome: 'verified', verifiedLayers: verified } : { outcome: 'verified', verifiedSignatures: verified };
 }

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex, sha256Digest, type Digest } from '../../../src/reference/digest.ts';
-import { SIMPLE_SIGNING_MEDIA_TYPE, signatureLayerDescriptor, type SignatureLayer } from './cosign-legacy.ts';
+import { DSSE_ENVELOPE_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE, signatureLayerDescriptor, type SignatureLayer } from './cosign-legacy.ts';
 
 /**
  * Tiny deterministic OCI images, image indexes and cosign signature
@@ -62,6 +62,11 @@ export function descriptorOf(object: OciObject, annotations?: Readonly<Record<st
 /** The legacy signature tag of a digest: `sha256-<hex>.sig` (cosign-formats §1.1). */
 export function signatureTag(digest: Digest): string {
   return `sha256-${digestHex(digest)}.sig`;
+}
+
+/** The legacy attestation tag of a digest: `sha256-<hex>.att` (cosign-formats §3). */
+export function attestationTag(digest: Digest): string {
+  return `sha256-${digestHex(digest)}.att`;
 }
 
 function blob(bytes: Buffer): [Digest, Buffer] {
@@ -251,15 +256,24 @@ export async function readOciLayout(dir: string): Promise<{
 
 /** The legacy signature layers stored for `digest` in a layout (`[]` when there is no `.sig` tag). */
 export async function readLegacySignatureLayers(dir: string, digest: Digest): Promise<SignatureLayer[]> {
+  return readLegacyLayers(dir, signatureTag(digest), SIMPLE_SIGNING_MEDIA_TYPE);
+}
+
+/** The legacy attestation layers stored for `digest` in a layout (`[]` when there is no `.att` tag). */
+export async function readLegacyAttestationLayers(dir: string, digest: Digest): Promise<SignatureLayer[]> {
+  return readLegacyLayers(dir, attestationTag(digest), DSSE_ENVELOPE_MEDIA_TYPE);
+}
+
+async function readLegacyLayers(dir: string, tag: string, mediaType: string): Promise<SignatureLayer[]> {
   const layout = await readOciLayout(dir);
-  const descriptor = layout.tags.get(signatureTag(digest));
+  const descriptor = layout.tags.get(tag);
   if (!descriptor) return [];
   const manifest = JSON.parse((await layout.blob(descriptor.digest)).toString('utf8')) as {
     layers: Array<{ mediaType: string; digest: Digest; annotations?: Record<string, string> }>;
   };
   return Promise.all(
     manifest.layers
-      .filter((layer) => layer.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
+      .filter((layer) => layer.mediaType === mediaType)
       .map(async (layer) => ({
         mediaType: layer.mediaType,
         payload: await layout.blob(layer.digest),

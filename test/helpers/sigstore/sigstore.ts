@@ -5,25 +5,31 @@ import { createCtLog, type CtLog } from './ctlog.ts';
 import { generateKeyPair, keyPairFromPem, privateKeyPem, type KeyPair } from './keys.ts';
 import { createRekor, type Rekor } from './rekor.ts';
 import type { TrustedRootJson } from './trusted-root.ts';
-import { buildTrustedRoot, certificateAuthorityEntry, transparencyLogEntry } from './trusted-root.ts';
+import { buildTrustedRoot, certificateAuthorityEntry, timestampAuthorityEntry, transparencyLogEntry } from './trusted-root.ts';
+import { createTimestampAuthority, timestampAuthorityFromPem, type TimestampAuthority } from './tsa.ts';
 
 /**
- * A complete private Sigstore: Fulcio-like CA, CT log and Rekor, with the
- * trusted root that names them. The pieces stay reachable so tests can sign
- * with one service and trust another.
+ * A complete private Sigstore: Fulcio-like CA, CT log, Rekor and (optionally)
+ * an RFC 3161 timestamp authority, with the trusted root that names them. The
+ * pieces stay reachable so tests can sign with one service and trust another.
  */
 
 export interface SigstoreUrls {
   readonly fulcio: string;
   readonly rekor: string;
   readonly ctlog: string;
+  /** Default `https://tsa.sigverify.test`. */
+  readonly tsa?: string;
 }
 
 export const TEST_SIGSTORE_URLS: SigstoreUrls = {
   fulcio: 'https://fulcio.sigverify.test',
   rekor: 'https://rekor.sigverify.test',
   ctlog: 'https://ctfe.sigverify.test',
+  tsa: 'https://tsa.sigverify.test',
 };
+
+const DEFAULT_TSA_URL = 'https://tsa.sigverify.test';
 
 export interface TestSigstore {
   readonly ca: CertificateAuthority;
@@ -31,6 +37,8 @@ export interface TestSigstore {
   readonly caSubject: NameParts;
   readonly ctlog: CtLog;
   readonly rekor: Rekor;
+  /** Absent for a Sigstore without a TSA (its trusted root has no `timestampAuthorities`). */
+  readonly tsa?: TimestampAuthority;
   readonly urls: SigstoreUrls;
 }
 
@@ -44,20 +52,26 @@ export interface CreateTestSigstoreOptions {
   readonly ctlogKey?: KeyPair;
   readonly rekorKey?: KeyPair;
   readonly firstLogIndex?: number;
+  /** The TSA; default a new one; `false`: none. */
+  readonly tsa?: TimestampAuthority | false;
 }
 
 export function createTestSigstore(options: CreateTestSigstoreOptions = {}): TestSigstore {
   const organization = options.organization ?? 'sigverify.test';
   const commonName = options.commonName ?? 'sigverify-test';
+  const urls = options.urls ?? TEST_SIGSTORE_URLS;
+  const tsa = options.tsa === false ? undefined : (options.tsa ?? createTimestampAuthority({ organization, commonName: `${commonName}-tsa` }));
   return {
     ca: options.ca ?? createCertificateAuthority({ organization, commonName }),
     caSubject: { organization, commonName },
     ctlog: createCtLog(options.ctlogKey ?? generateKeyPair('P-256')),
     rekor: createRekor({
+      url: urls.rekor,
       keyPair: options.rekorKey ?? generateKeyPair('P-256'),
       ...(options.firstLogIndex === undefined ? {} : { firstLogIndex: options.firstLogIndex }),
     }),
-    urls: options.urls ?? TEST_SIGSTORE_URLS,
+    ...(tsa === undefined ? {} : { tsa }),
+    urls,
   };
 }
 
@@ -69,9 +83,19 @@ export interface TestSigstoreMaterial {
   readonly intermediateCert: string;
   readonly ctlogKey: string;
   readonly rekorKey: string;
+  /** The TSA's root and signing certificate with their keys, when the Sigstore has a TSA. */
+  readonly tsa?: TimestampAuthorityMaterial;
+}
+
+export interface TimestampAuthorityMaterial {
+  readonly rootKey: string;
+  readonly rootCert: string;
+  readonly signerKey: string;
+  readonly signerCert: string;
 }
 
 export function testSigstoreMaterial(sigstore: TestSigstore): TestSigstoreMaterial {
+  const { tsa } = sigstore;
   return {
     rootKey: privateKeyPem(sigstore.ca.root.keyPair),
     rootCert: sigstore.ca.root.pem,
@@ -79,9 +103,24 @@ export function testSigstoreMaterial(sigstore: TestSigstore): TestSigstoreMateri
     intermediateCert: sigstore.ca.intermediate.pem,
     ctlogKey: privateKeyPem(sigstore.ctlog.keyPair),
     rekorKey: privateKeyPem(sigstore.rekor.keyPair),
+    ...(tsa === undefined
+      ? {}
+      : {
+          tsa: {
+            rootKey: privateKeyPem(tsa.root.keyPair),
+            rootCert: tsa.root.pem,
+            signerKey: privateKeyPem(tsa.signer.keyPair),
+            signerCert: tsa.signer.pem,
+          },
+        }),
   };
 }
 
+/**
+ * Recreates a stored Sigstore. Stored TSA material wins over `options.tsa`;
+ * without it, `options.tsa` decides (default: a new TSA, which the caller
+ * must then store to keep it).
+ */
 export function testSigstoreFromMaterial(
   material: TestSigstoreMaterial,
   options: Omit<CreateTestSigstoreOptions, 'ca' | 'ctlogKey' | 'rekorKey'> = {},
@@ -97,6 +136,16 @@ export function testSigstoreFromMaterial(
     ca,
     ctlogKey: keyPairFromPem(material.ctlogKey),
     rekorKey: keyPairFromPem(material.rekorKey),
+    ...(material.tsa === undefined
+      ? {}
+      : {
+          tsa: timestampAuthorityFromPem({
+            rootCertPem: material.tsa.rootCert,
+            rootKey: keyPairFromPem(material.tsa.rootKey),
+            signerCertPem: material.tsa.signerCert,
+            signerKey: keyPairFromPem(material.tsa.signerKey),
+          }),
+        }),
   });
 }
 
@@ -109,9 +158,11 @@ export interface TrustedRootOptions {
   readonly tlogValidUntil?: Date;
   /** End of the CT log key's validity; default open. */
   readonly ctlogValidUntil?: Date;
+  /** End of the TSA's validity; default open. */
+  readonly tsaValidUntil?: Date;
 }
 
-/** The trusted root naming this Sigstore's CA, Rekor and CT log. */
+/** The trusted root naming this Sigstore's CA, Rekor, CT log and TSA. */
 export function trustedRootFor(sigstore: TestSigstore, options: TrustedRootOptions = {}): TrustedRootJson {
   const start = options.validFrom ?? CA_VALID_FROM;
   const open = (end: Date | undefined) => (end === undefined ? { start } : { start, end });
@@ -125,6 +176,10 @@ export function trustedRootFor(sigstore: TestSigstore, options: TrustedRootOptio
       }),
     ],
     ctlogs: [transparencyLogEntry(sigstore.ctlog, { baseUrl: sigstore.urls.ctlog, validFor: open(options.ctlogValidUntil) })],
+    timestampAuthorities:
+      sigstore.tsa === undefined
+        ? []
+        : [timestampAuthorityEntry(sigstore.tsa, { uri: sigstore.urls.tsa ?? DEFAULT_TSA_URL, validFor: open(options.tsaValidUntil) })],
   });
 }
 

@@ -1,5 +1,6 @@
 import type { CertificateAuthority, NameParts } from './ca.ts';
 import { CA_VALID_FROM, CA_VALID_UNTIL } from './ca.ts';
+import type { TimestampAuthority } from './tsa.ts';
 
 /**
  * `trusted_root.json` in the protobuf-specs JSON form
@@ -85,6 +86,23 @@ export function certificateAuthorityEntry(
     uri: options.uri,
     certChain: { certificates: chain.map((cert) => ({ rawBytes: cert.der.toString('base64') })) },
     validFor: validityJson(options.validFor ?? { start: CA_VALID_FROM, end: CA_VALID_UNTIL }),
+  };
+}
+
+/**
+ * A `timestampAuthorities[]` entry: chain signing certificate first, then the
+ * root (sigstore-js verifies `certChain[0]` as the TSA certificate and the
+ * rest as its trust anchors); validity default open from 2026-01-01.
+ */
+export function timestampAuthorityEntry(
+  tsa: TimestampAuthority,
+  options: { readonly uri: string; readonly validFor?: Validity },
+): CertificateAuthorityJson {
+  return {
+    subject: { ...tsa.subject },
+    uri: options.uri,
+    certChain: { certificates: [tsa.signer, tsa.root].map((cert) => ({ rawBytes: cert.der.toString('base64') })) },
+    validFor: validityJson(options.validFor ?? { start: CA_VALID_FROM }),
   };
 }
 
