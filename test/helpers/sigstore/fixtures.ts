@@ -6,14 +6,13 @@ import type { Digest } from '../../../src/reference/digest.ts';
 import { verifyLayerWithSigstoreJs } from './bundle-v01.ts';
 import { bundleCertificate, publicKeyHint, verifyBundleWithSigstoreJs, type SigstoreBundleJson } from './bundle-v03.ts';
 import { readSubjectAltNames, type FulcioIssuer, type GithubWorkflowClaims, type SubjectAltName } from './ca.ts';
-import { COSIGN_ANNOTATIONS, SIMPLE_SIGNING_MEDIA_TYPE, type SignatureLayer } from './cosign-legacy.ts';
+import { COSIGN_ANNOTATIONS, type SignatureLayer } from './cosign-legacy.ts';
 import { fromPem } from './der.ts';
 import { keyPairFromPem, privateKeyPem, publicKeyPem, type KeyPair } from './keys.ts';
-import { readLegacyAttestationLayers, readLegacySignatureLayers } from './oci-layout.ts';
+import { attestationTag, readLegacyAttestationLayers, readLegacySignatureLayers, signatureTag, type Platform } from './oci-layout.ts';
 import { readReferrers, type ReferrerStyle } from './oci-referrers.ts';
 import type { CreateTestSigstoreOptions, TestSigstore, TestSigstoreMaterial, TimestampAuthorityMaterial } from './sigstore.ts';
 import { TEST_SIGSTORE_URLS, testSigstoreFromMaterial } from './sigstore.ts';
-import type { Platform } from './oci-layout.ts';
 import type { TrustedRootJson } from './trusted-root.ts';
 
 /**
@@ -253,15 +252,15 @@ export interface FixtureExpectation {
   readonly outcome: 'verified' | 'rejected';
   /** sigverify error code for a rejection. */
   readonly code?: 'NO_SIGNATURES' | 'NO_MATCHING_SIGNATURE';
-  /** Images with `.sig` signatures only: the layers that must verify (0-based). */
-  readonly verifiedLayers?: readonly number[];
   /**
-   * Images with `.att` layers or bundles: the `signatures[]` entries that
-   * verify with bare sigstore-js plus exact identity matching. The record
-   * says nothing of sigverify's own rules (predicate type, statement subject,
-   * source precedence): a provenance bundle that verifies is listed here.
+   * When verified: the `signatures[]` entries (0-based) that verify with bare
+   * sigstore-js plus exact identity matching; for images with only `.sig`
+   * signatures, the layer indexes. For bundles and `.att` layers this is the
+   * sigstore-js outcome of the signature itself and says nothing of
+   * sigverify's own rules (predicate type, statement subject): a provenance
+   * bundle that verifies is listed, though it is no image signature.
    */
-  readonly verifiedSignatures?: readonly number[];
+  readonly verifiedLayers?: readonly number[];
   readonly note?: string;
 }
 
@@ -277,17 +276,33 @@ function isBundle(signature: OracleSignature): signature is { readonly bundle: S
 }
 
 /**
- * Everything stored for `digest` in a layout, in `FixtureImage.signatures`
- * order: `.sig` layers, `.att` layers, then the bundles of the referrers
- * listed by the `sha256-<hex>` index.
+ * A fixture image's signatures as stored in the layout, in
+ * `image.signatures` order (so expectation indexes apply): `.sig` and `.att`
+ * layers by manifest tag and layer index, bundles by referrer digest among
+ * those the `sha256-<hex>` index lists. Fails when the layout holds more or
+ * fewer signatures than the record.
  */
-export async function readStoredSignatures(layoutDir: string, digest: Digest): Promise<OracleSignature[]> {
+export async function readFixtureSignatures(layoutDir: string, image: FixtureImage): Promise<OracleSignature[]> {
+  const digest = image.digest as Digest;
+  const layers = new Map([
+    [signatureTag(digest), await readLegacySignatureLayers(layoutDir, digest)],
+    [attestationTag(digest), await readLegacyAttestationLayers(layoutDir, digest)],
+  ]);
   const referrers = await readReferrers(layoutDir, digest);
-  return [
-    ...(await readLegacySignatureLayers(layoutDir, digest)),
-    ...(await readLegacyAttestationLayers(layoutDir, digest)),
-    ...referrers.map(({ bundle }) => ({ bundle: JSON.parse(bundle.toString('utf8')) as SigstoreBundleJson })),
-  ];
+  const stored = [...layers.values()].reduce((sum, list) => sum + list.length, referrers.length);
+  if (stored !== image.signatures.length) {
+    throw new Error(`${image.tag}: layout holds ${stored} signatures, fixtures.json ${image.signatures.length}`);
+  }
+  return image.signatures.map((record) => {
+    if (record.format === 'sigstore-bundle') {
+      const referrer = referrers.find(({ descriptor }) => descriptor.digest === record.referrer?.digest);
+      if (!referrer) throw new Error(`${image.tag}: referrer ${record.referrer?.digest} is not in the referrers index`);
+      return { bundle: JSON.parse(referrer.bundle.toString('utf8')) as SigstoreBundleJson };
+    }
+    const layer = layers.get(record.manifestTag ?? '')?.[record.layer ?? -1];
+    if (!layer) throw new Error(`${image.tag}: no layer ${record.layer} in ${record.manifestTag}`);
+    return layer;
+  });
 }
 
 /** Key mode: the oracle uses the policy key, never a certificate the signature carries (as cosign `--key`). */
@@ -303,7 +318,7 @@ function withKeyHint(bundle: SigstoreBundleJson, publicKey: KeyObject): Sigstore
  * matching. Mirrors what sigverify must conclude for signature crypto and
  * identity; payload binding and predicate types are checked separately.
  */
-export function signaturesVerifiedByOracle(
+export function layersVerifiedByOracle(
   signatures: readonly OracleSignature[],
   trustedRoot: TrustedRootJson,
   policy: FixturePolicy,
@@ -339,30 +354,14 @@ export function signaturesVerifiedByOracle(
   return verified;
 }
 
-/** {@link signaturesVerifiedByOracle} for the `.sig` layers of one image. */
-export function layersVerifiedByOracle(
-  layers: readonly SignatureLayer[],
-  trustedRoot: TrustedRootJson,
-  policy: FixturePolicy,
-  publicKeyFor: (keyFile: string) => KeyObject,
-): number[] {
-  return signaturesVerifiedByOracle(layers, trustedRoot, policy, publicKeyFor);
-}
-
-/**
- * The outcome the oracle reaches for one expectation (code as sigverify
- * names it), with `verifiedLayers` when every signature is a `.sig` layer
- * and `verifiedSignatures` otherwise.
- */
+/** The outcome the oracle reaches for one expectation (code as sigverify names it). */
 export function oracleOutcome(
   signatures: readonly OracleSignature[],
   trustedRoot: TrustedRootJson,
   policy: FixturePolicy,
   publicKeyFor: (keyFile: string) => KeyObject,
-): Pick<FixtureExpectation, 'outcome' | 'code' | 'verifiedLayers' | 'verifiedSignatures'> {
+): Pick<FixtureExpectation, 'outcome' | 'code' | 'verifiedLayers'> {
   if (signatures.length === 0) return { outcome: 'rejected', code: 'NO_SIGNATURES' };
-  const verified = signaturesVerifiedByOracle(signatures, trustedRoot, policy, publicKeyFor);
-  if (verified.length === 0) return { outcome: 'rejected', code: 'NO_MATCHING_SIGNATURE' };
-  const legacyOnly = signatures.every((signature) => !isBundle(signature) && signature.mediaType === SIMPLE_SIGNING_MEDIA_TYPE);
-  return legacyOnly ? { outcome: 'verified', verifiedLayers: verified } : { outcome: 'verified', verifiedSignatures: verified };
+  const verifiedLayers = layersVerifiedByOracle(signatures, trustedRoot, policy, publicKeyFor);
+  return verifiedLayers.length > 0 ? { outcome: 'verified', verifiedLayers } : { outcome: 'rejected', code: 'NO_MATCHING_SIGNATURE' };
 }

@@ -22,14 +22,14 @@ export interface SigstoreUrls {
   readonly tsa?: string;
 }
 
+const DEFAULT_TSA_URL = 'https://tsa.sigverify.test';
+
 export const TEST_SIGSTORE_URLS: SigstoreUrls = {
   fulcio: 'https://fulcio.sigverify.test',
   rekor: 'https://rekor.sigverify.test',
   ctlog: 'https://ctfe.sigverify.test',
-  tsa: 'https://tsa.sigverify.test',
+  tsa: DEFAULT_TSA_URL,
 };
-
-const DEFAULT_TSA_URL = 'https://tsa.sigverify.test';
 
 export interface TestSigstore {
   readonly ca: CertificateAuthority;
