@@ -21,7 +21,9 @@ const FixturesSchema = z.object({
   images: z.record(z.string(), z.object({ tag: z.string(), digest: z.string(), mediaType: z.string() })),
 });
 
-export type FixtureTag = 'signed' | 'signed-email' | 'signed-othername' | 'signed-key' | 'signed-key-notlog' | 'mixed' | 'signed-other-sigstore' | 'unsigned' | 'multiarch';
+export type FixtureTag =
+  | 'signed' | 'signed-email' | 'signed-othername' | 'signed-key' | 'signed-key-notlog' | 'mixed' | 'signed-other-sigstore' | 'unsigned' | 'multiarch'
+  | 'bundle-signed' | 'bundle-provenance' | 'bundle-multi' | 'bundle-key' | 'bundle-and-legacy' | 'attested-legacy' | 'bundle-other-sigstore';
 
 const fixtures = FixturesSchema.parse(JSON.parse(readFileSync(join(FIXTURES, 'fixtures.json'), 'utf8')));
 

@@ -7,6 +7,9 @@ import { trustedRootFile } from '../../src/trust-root/index.ts';
 import { type VerificationResult, verifyImage } from '../../src/verify/index.ts';
 import { PG_TRUSTED_ROOT, describeInterop, interopBytes, rawManifest } from '../helpers/interop.ts';
 import { writeOciLayout } from '../helpers/sigstore/oci-layout.ts';
+import { runCli } from '../helpers/cli.ts';
+import { type RunningRegistry, startRegistry } from '../helpers/registry/docker-registry.ts';
+import { pushLayoutAll } from '../helpers/registry/push.ts';
 
 /**
  * The real cosign bundle of interop README §7.5 (a public-good attestation,
@@ -35,7 +38,13 @@ beforeAll(async () => {
     ]),
   };
   await writeOciLayout(dir, [
-    { object: rawManifest(bytes('subject-image-manifest.json'), 'application/vnd.docker.distribution.manifest.v2+json'), tag: 'image' },
+    {
+      object: {
+        ...rawManifest(bytes('subject-image-manifest.json'), 'application/vnd.docker.distribution.manifest.v2+json'),
+        blobs: new Map([[sha256Digest(bytes('subject-image-config.json')), bytes('subject-image-config.json')]]),
+      },
+      tag: 'image',
+    },
     { object: referrer },
     { object: rawManifest(bytes(`fallback-tag-index.sha256-${SUBJECT.slice(7)}.synth.json`), 'application/vnd.oci.image.index.v1+json'), tag: `sha256-${SUBJECT.slice(7)}` },
   ]);
@@ -47,6 +56,30 @@ afterAll(async () => {
 
 const image = () => `oci:${dir ?? ''}:image`;
 const trust = () => ({ trust: trustedRootFile(PG_TRUSTED_ROOT()) });
+
+describeInterop('interop: cosign bundle referrer replayed into the real registry (CLI)', () => {
+  let registry: RunningRegistry | undefined;
+  beforeAll(async () => {
+    registry = await startRegistry();
+    if (dir !== undefined) await pushLayoutAll(registry.url, 'cosign', dir);
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  const args = () => [`${registry?.host ?? ''}/cosign:image`, '--certificate-identity', POLICY.certificateIdentity, '--certificate-oidc-issuer', POLICY.certificateOidcIssuer, '--trusted-root', PG_TRUSTED_ROOT()];
+
+  it('verify-attestation --type custom (its predicate type) passes', async () => {
+    const run = await runCli(['verify-attestation', ...args(), '--type', 'custom']);
+    expect(run.code).toBe(0);
+  });
+
+  it('verify fails: no signature, only an attestation', async () => {
+    const run = await runCli(['verify', ...args(), '--output', 'json']);
+    expect(run.code).toBe(1);
+    expect((JSON.parse(run.stdout) as { error: { code: string } }).error.code).toBe('NO_SIGNATURES');
+  });
+});
 
 describeInterop('interop: cosign bundle referrer (attestation)', () => {
   it('verify-attestation with its predicate type passes and returns the statement', async () => {
