@@ -158,6 +158,32 @@ describe('legacy signature attacks, one change from a valid signature', () => {
     expect(await verdict(email, { ...POLICY, certificateIdentity: 'https://x@example-org.com' })).toEqual(['NO_MATCHING_SIGNATURE', 'IDENTITY_MISMATCH']);
   });
 
+  it('an RFC 3161 timestamp annotation gives trusted time without Rekor (--insecure-ignore-tlog)', async () => {
+    const tsa = sigstore.tsa;
+    if (tsa === undefined) throw new Error('the fixture Sigstore has no TSA');
+    const ref = await image((d) => {
+      const layer = signLegacyLayer({ payload: payloadFor(d), signer: keylessSigner(sigstore, IDENTITY) });
+      // cosign stamps the raw signature bytes of a .sig layer (cosign-formats §1.5).
+      const signature = Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'] ?? '', 'base64');
+      const stamp = JSON.stringify({ SignedRFC3161Timestamp: tsa.timestamp(signature) });
+      return [{ ...layer, annotations: { ...layer.annotations, 'dev.sigstore.cosign/rfc3161timestamp': stamp } }];
+    });
+    expect(await verdict(ref, { ...POLICY, ignoreTlogUnsafe: true })).toEqual(['verified']);
+    // Without the log requirement lifted, a timestamp does not replace the log entry.
+    expect(await verdict(ref)).toEqual(['NO_MATCHING_SIGNATURE', 'TLOG_MISSING']);
+  });
+
+  it('an RFC 3161 timestamp over other bytes is refused', async () => {
+    const tsa = sigstore.tsa;
+    if (tsa === undefined) throw new Error('the fixture Sigstore has no TSA');
+    const ref = await image((d) => {
+      const layer = signLegacyLayer({ payload: payloadFor(d), signer: keylessSigner(sigstore, IDENTITY) });
+      const stamp = JSON.stringify({ SignedRFC3161Timestamp: tsa.timestamp(Buffer.from('something else')) });
+      return [{ ...layer, annotations: { ...layer.annotations, 'dev.sigstore.cosign/rfc3161timestamp': stamp } }];
+    });
+    expect(await verdict(ref, { ...POLICY, ignoreTlogUnsafe: true })).toEqual(['NO_MATCHING_SIGNATURE', 'NO_TRUSTED_TIME']);
+  });
+
   it('a keyless signature without a certificate', async () => {
     const ref = await image((d) => {
       const layer = validLayer(d);
