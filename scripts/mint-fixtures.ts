@@ -198,6 +198,11 @@ function imageSpecs(): ImageSpec[] {
     style: 'sigstore-oci',
   };
   const otherRoot = { trustedRoot: 'other', policy: releasePolicy, outcome: 'rejected', code: 'NO_MATCHING_SIGNATURE' } as const;
+  /** Signed with keys/cosign.key: verifies with that key, not with keys/other.key. */
+  const cosignKeyExpectations: readonly FixtureExpectation[] = [
+    { trustedRoot: 'test', policy: keyPolicy('cosign'), outcome: 'verified', verifiedLayers: [0] },
+    { trustedRoot: 'test', policy: keyPolicy('other'), outcome: 'rejected', code: 'NO_MATCHING_SIGNATURE', note: 'wrong key' },
+  ];
   return [
     {
       tag: 'signed',
@@ -249,10 +254,7 @@ function imageSpecs(): ImageSpec[] {
       description: 'key mode (keys/cosign.key), Rekor entry with the public key PEM',
       image: makeImage('signed-key'),
       signatures: [{ format: 'sig', signer: { key: 'cosign' } }],
-      expectations: [
-        { trustedRoot: 'test', policy: keyPolicy('cosign'), outcome: 'verified', verifiedLayers: [0] },
-        { trustedRoot: 'test', policy: keyPolicy('other'), outcome: 'rejected', code: 'NO_MATCHING_SIGNATURE', note: 'wrong key' },
-      ],
+      expectations: cosignKeyExpectations,
     },
     {
       tag: 'signed-key-notlog',
@@ -362,10 +364,7 @@ function imageSpecs(): ImageSpec[] {
       description: 'cosign v3 sign --key keys/cosign.key: bundle v0.3 (publicKey hint), DSSE sign/v1, Rekor dsse entry and RFC 3161 timestamp',
       image: makeImage('bundle-key'),
       signatures: [cosignSign({ key: 'cosign' })],
-      expectations: [
-        { trustedRoot: 'test', policy: keyPolicy('cosign'), outcome: 'verified', verifiedLayers: [0] },
-        { trustedRoot: 'test', policy: keyPolicy('other'), outcome: 'rejected', code: 'NO_MATCHING_SIGNATURE', note: 'wrong key' },
-      ],
+      expectations: cosignKeyExpectations,
     },
     {
       tag: 'bundle-and-legacy',

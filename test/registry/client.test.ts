@@ -7,17 +7,18 @@ import {
   MANIFEST_ACCEPT,
   MEDIA_TYPES,
   RegistryClient,
-  type RegistryClientOptions,
   registryClientFor,
   staticCredentials,
 } from '../../src/registry/index.ts';
 import {
+  clientFor,
   closeServers,
   digestOf,
   expectCode,
   manifestBytes,
   OCI_MANIFEST,
   recordingSleep,
+  REPO,
   sendJson,
   startServer,
   type TestServer,
@@ -25,12 +26,6 @@ import {
 } from './helpers.ts';
 
 afterEach(closeServers);
-
-const REPO = 'org/app';
-
-function clientFor(server: TestServer, options: Partial<RegistryClientOptions> = {}): RegistryClient {
-  return new RegistryClient({ registry: server.host, repository: REPO, limits: testLimits, sleep: recordingSleep().sleep, ...options });
-}
 
 function expectConstructCode(make: () => unknown, code: ErrorCode): void {
   let error: unknown;

@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { type ErrorCode, SigverifyError } from '../../src/errors.ts';
 import { type Limits, resolveLimits } from '../../src/limits.ts';
 import type { Digest } from '../../src/reference/index.ts';
+import { RegistryClient, type RegistryClientOptions } from '../../src/registry/index.ts';
 
 /**
  * An in-process HTTP server on 127.0.0.1 for the lies, faults and auth flows a
@@ -91,6 +92,14 @@ export const testLimits: Limits = resolveLimits({ retryBaseDelayMs: 1, requestTi
 export function recordingSleep(): { sleep: (ms: number) => Promise<void>; delays: number[] } {
   const delays: number[] = [];
   return { delays, sleep: (ms) => (delays.push(ms), Promise.resolve()) };
+}
+
+/** The repository the client tests talk to. */
+export const REPO = 'org/app';
+
+/** A client for `REPO` on `server`, with test limits and a sleep that returns at once. */
+export function clientFor(server: TestServer, options: Partial<RegistryClientOptions> = {}): RegistryClient {
+  return new RegistryClient({ registry: server.host, repository: REPO, limits: testLimits, sleep: recordingSleep().sleep, ...options });
 }
 
 /** Asserts that `promise` rejects with a SigverifyError of `code`, and returns it. */

@@ -2,18 +2,18 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveLimits } from '../../src/limits.ts';
 import type { Digest } from '../../src/reference/index.ts';
-import { RegistryClient, type RegistryClientOptions } from '../../src/registry/index.ts';
 import { nextLink } from '../../src/registry/link.ts';
 import {
+  clientFor,
   closeServers,
   digestOf,
   expectCode,
   manifestBytes,
   OCI_MANIFEST,
   recordingSleep,
+  REPO,
   sendJson,
   startServer,
-  type TestServer,
   testLimits,
 } from './helpers.ts';
 
@@ -24,14 +24,9 @@ import {
  */
 afterEach(closeServers);
 
-const REPO = 'org/app';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const SUBJECT: Digest = digestOf('subject');
 const REFERRERS_PATH = `/v2/${REPO}/referrers/${SUBJECT}`;
-
-function clientFor(server: TestServer, options: Partial<RegistryClientOptions> = {}): RegistryClient {
-  return new RegistryClient({ registry: server.host, repository: REPO, limits: testLimits, sleep: recordingSleep().sleep, ...options });
-}
 
 function entry(seed: string) {
   return {

@@ -94,19 +94,47 @@ export interface CreateCaOptions {
   readonly notAfter?: Date;
 }
 
-export function createCertificateAuthority(options: CreateCaOptions = {}): CertificateAuthority {
-  const organization = options.organization ?? 'sigverify.test';
-  const commonName = options.commonName ?? 'sigverify-test';
-  const notBefore = options.notBefore ?? CA_VALID_FROM;
-  const notAfter = options.notAfter ?? CA_VALID_UNTIL;
-  const rootKey = options.rootKey ?? generateKeyPair('P-384');
-  const intermediateKey = options.intermediateKey ?? generateKeyPair('P-384');
+/** The root subject, validity and key of a CA or TSA, defaults applied. */
+export interface RootSettings {
+  readonly organization: string;
+  readonly commonName: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly rootKey: KeyPair;
+}
 
-  const rootSubject = encodeName({ organization, commonName });
-  const rootDer = signCertificate(
+/**
+ * Applies the defaults shared by CA and TSA builders: O `sigverify.test`, the
+ * CA validity period, a fresh P-384 root key; `defaultCommonName` when no CN.
+ */
+export function rootSettings(
+  options: Pick<CreateCaOptions, 'rootKey' | 'organization' | 'commonName' | 'notBefore' | 'notAfter'>,
+  defaultCommonName: string,
+): RootSettings {
+  return {
+    organization: options.organization ?? 'sigverify.test',
+    commonName: options.commonName ?? defaultCommonName,
+    notBefore: options.notBefore ?? CA_VALID_FROM,
+    notAfter: options.notAfter ?? CA_VALID_UNTIL,
+    rootKey: options.rootKey ?? generateKeyPair('P-384'),
+  };
+}
+
+/**
+ * A self-signed root (subject O and CN from `settings`): critical KeyUsage
+ * keyCertSign and cRLSign, critical CA basicConstraints without a path
+ * length, a subjectKeyIdentifier, and an authorityKeyIdentifier when asked.
+ */
+export function createRootCertificate(
+  settings: RootSettings,
+  options: { readonly authorityKeyIdentifier: boolean },
+): CaCertificate {
+  const { organization, commonName, notBefore, notAfter, rootKey } = settings;
+  const subject = encodeName({ organization, commonName });
+  const der = signCertificate(
     {
-      issuer: rootSubject,
-      subject: rootSubject,
+      issuer: subject,
+      subject,
       notBefore,
       notAfter,
       publicKey: rootKey.publicKey,
@@ -114,17 +142,25 @@ export function createCertificateAuthority(options: CreateCaOptions = {}): Certi
         keyUsageExtension(['keyCertSign', 'cRLSign']),
         basicConstraintsExtension({}),
         subjectKeyIdentifierExtension(rootKey.publicKey),
-        authorityKeyIdentifierExtension(rootKey.publicKey),
+        ...(options.authorityKeyIdentifier ? [authorityKeyIdentifierExtension(rootKey.publicKey)] : []),
       ],
     },
     rootKey.privateKey,
   );
-  const root: CaCertificate = { der: rootDer, pem: toPem('CERTIFICATE', rootDer), keyPair: rootKey, subject: rootSubject };
+  return { der, pem: toPem('CERTIFICATE', der), keyPair: rootKey, subject };
+}
+
+export function createCertificateAuthority(options: CreateCaOptions = {}): CertificateAuthority {
+  const settings = rootSettings(options, 'sigverify-test');
+  const { organization, commonName, notBefore, notAfter, rootKey } = settings;
+  const intermediateKey = options.intermediateKey ?? generateKeyPair('P-384');
+
+  const root = createRootCertificate(settings, { authorityKeyIdentifier: true });
 
   const intermediateSubject = encodeName({ organization, commonName: `${commonName}-intermediate` });
   const intermediateDer = signCertificate(
     {
-      issuer: rootSubject,
+      issuer: root.subject,
       subject: intermediateSubject,
       notBefore,
       notAfter,

@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import {
-  CA_VALID_FROM,
-  CA_VALID_UNTIL,
   OID,
   authorityKeyIdentifierExtension,
-  basicConstraintsExtension,
   caCertificateFromPem,
+  createRootCertificate,
   encodeName,
   extendedKeyUsageExtension,
   keyUsageExtension,
   randomSerial,
   readNameParts,
+  rootSettings,
   signCertificate,
   subjectKeyIdentifierExtension,
   type CaCertificate,
@@ -90,34 +89,16 @@ export interface CreateTimestampAuthorityOptions {
 }
 
 export function createTimestampAuthority(options: CreateTimestampAuthorityOptions = {}): TimestampAuthority {
-  const organization = options.organization ?? 'sigverify.test';
-  const commonName = options.commonName ?? 'sigverify-tsa';
-  const notBefore = options.notBefore ?? CA_VALID_FROM;
-  const notAfter = options.notAfter ?? CA_VALID_UNTIL;
-  const rootKey = options.rootKey ?? generateKeyPair('P-384');
+  const settings = rootSettings(options, 'sigverify-tsa');
+  const { organization, commonName, notBefore, notAfter, rootKey } = settings;
   const signerKey = options.signerKey ?? generateKeyPair('P-256');
 
-  const rootSubject = encodeName({ organization, commonName });
-  const rootDer = signCertificate(
-    {
-      issuer: rootSubject,
-      subject: rootSubject,
-      notBefore,
-      notAfter,
-      publicKey: rootKey.publicKey,
-      extensions: [
-        keyUsageExtension(['keyCertSign', 'cRLSign']),
-        basicConstraintsExtension({}),
-        subjectKeyIdentifierExtension(rootKey.publicKey),
-      ],
-    },
-    rootKey.privateKey,
-  );
+  const root = createRootCertificate(settings, { authorityKeyIdentifier: false });
   const signerSubject = encodeName({ organization, commonName: `${commonName} signing` });
   const signerDer = signCertificate(
     {
       serialNumber: randomSerial(),
-      issuer: rootSubject,
+      issuer: root.subject,
       subject: signerSubject,
       notBefore,
       notAfter,
@@ -132,7 +113,7 @@ export function createTimestampAuthority(options: CreateTimestampAuthorityOption
     rootKey.privateKey,
   );
   return timestampAuthorityFromPem({
-    rootCertPem: toPem('CERTIFICATE', rootDer),
+    rootCertPem: root.pem,
     rootKey,
     signerCertPem: toPem('CERTIFICATE', signerDer),
     signerKey,
