@@ -1,4 +1,5 @@
 import { type Bundle, type SerializedBundle, bundleFromJSON } from '@sigstore/bundle';
+import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { type SignedEntity, type Verifier, toSignedEntity } from '@sigstore/verify';
 import { bundleCertificateDer, dedupeTlogEntries } from '../bundle/sigstore-bundle.ts';
 import { tlogVerifier } from '../bundle/tlog-body.ts';
@@ -7,7 +8,8 @@ import type { Policy } from '../policy/index.ts';
 import { verifyDigestSignature } from './digest-signature.ts';
 import type { SignatureOutcome } from './result.ts';
 import { checkMaterialMatchesPolicy, checkSigner, checkTlogSigner } from './signer.ts';
-import { verifyEntity } from './sigstore.ts';
+import { verifyInclusionIgnoringCheckpointName, withoutInclusionProofs } from './checkpoint.ts';
+import { SigstoreRejected, verifyEntity } from './sigstore.ts';
 
 /**
  * What a bundle's signature is checked against: the artifact bytes (message
@@ -25,7 +27,14 @@ export type VerifiedBundle = Pick<SignatureOutcome, 'identity' | 'identityKind' 
  * key; sigstore-js verifies timestamps, chain, SCTs, log entries and the
  * signature; then the identity policy.
  */
-export function verifyBundleContent(bundle: Bundle, json: SerializedBundle, artifact: Artifact, policy: Policy, verifier: Verifier): VerifiedBundle {
+export function verifyBundleContent(
+  bundle: Bundle,
+  json: SerializedBundle,
+  artifact: Artifact,
+  policy: Policy,
+  verifier: Verifier,
+  trustedRoot: TrustedRoot,
+): VerifiedBundle {
   const material = { certificateDer: bundleCertificateDer(bundle) };
   checkMaterialMatchesPolicy(material, policy);
   if (policy.mode === 'key' && bundle.verificationMaterial.content.$case !== 'publicKey') {
@@ -38,7 +47,16 @@ export function verifyBundleContent(bundle: Bundle, json: SerializedBundle, arti
   }
   for (const entry of entries) checkTlogSigner(tlogVerifier(entry.canonicalizedBody), material, policy);
 
-  verifyEntity(verifier, () => signedEntity(unique, artifact));
+  try {
+    verifyEntity(verifier, () => signedEntity(unique, artifact));
+  } catch (error) {
+    // A checkpoint signed under a name sigstore-js does not accept (pitfall 11):
+    // verify proofs and checkpoints with the log key ourselves, then let
+    // sigstore-js verify everything else on the proof-less form.
+    if (!(error instanceof SigstoreRejected) || error.sigstoreCode !== 'TLOG_INCLUSION_PROOF_ERROR') throw error;
+    for (const entry of entries) verifyInclusionIgnoringCheckpointName(entry, trustedRoot);
+    verifyEntity(verifier, () => signedEntity(withoutInclusionProofs(unique), artifact));
+  }
   const signer = checkSigner(material, policy);
 
   const first = entries[0];

@@ -10,6 +10,7 @@ import type { Limits } from '../limits.ts';
 import { type Policy, checkAnnotations } from '../policy/index.ts';
 import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
+import type { TrustRoot } from '../trust-root/index.ts';
 import type { SignatureOutcome } from './result.ts';
 import { verifyBundleContent } from './bundle-core.ts';
 
@@ -24,6 +25,7 @@ export interface BundleContext {
   readonly policy: Policy;
   readonly purpose: Purpose;
   readonly verifier: Verifier;
+  readonly trust: TrustRoot;
   readonly limits: Limits;
 }
 
@@ -71,7 +73,7 @@ async function checkBundle(candidate: BundleCandidate, ctx: BundleContext): Prom
   const bound = bindToImage(bundle, ctx);
 
   const artifact = bound.artifact === undefined ? { kind: 'envelope' as const } : { kind: 'bytes' as const, bytes: bound.artifact };
-  const verified = verifyBundleContent(bundle, json, artifact, ctx.policy, ctx.verifier);
+  const verified = verifyBundleContent(bundle, json, artifact, ctx.policy, ctx.verifier, ctx.trust.trustedRoot);
   checkAnnotations(ctx.policy.annotations, bound.annotations);
   return {
     ...verified,

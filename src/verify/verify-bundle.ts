@@ -43,7 +43,7 @@ export async function verifyBundleFile(bundleBytes: Uint8Array, input: ArtifactI
       }
       artifact = 'bytes' in input ? { kind: 'bytes', bytes: input.bytes } : { kind: 'digest', sha256 };
     }
-    const verified = verifyBundleContent(bundle, json, artifact, policy, createSigstoreVerifier(root, policy));
+    const verified = verifyBundleContent(bundle, json, artifact, policy, createSigstoreVerifier(root, policy), root.trustedRoot);
     return { verified: true, bundleMediaType: bundle.mediaType, trustRoot: { source: root.source, digest: root.digest }, ...verified };
   } catch (error) {
     if (error instanceof SignatureRejected) {
