@@ -120,7 +120,7 @@ export function withoutInclusionProofs(json: SerializedBundle): SerializedBundle
   const material = 'certificate' in vm && vm.certificate !== undefined
     ? { x509CertificateChain: { certificates: [vm.certificate] } }
     : {};
-  const { certificate: _certificate, ...rest } = vm as typeof vm & { certificate?: unknown };
+  const { certificate: _certificate, ...rest } = vm;
   return {
     ...json,
     mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
