@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SigverifyError } from '../index.ts';
+import { type DoctorCommand, parseDoctor } from './doctor.ts';
 import type { PolicyInput } from '../index.ts';
 
 /**
@@ -38,7 +39,7 @@ export interface VerifyBundleCommand {
   readonly tufCache: string | undefined;
 }
 
-export type Command = VerifyCommand | VerifyBundleCommand | { readonly command: 'help' } | { readonly command: 'version' };
+export type Command = VerifyCommand | VerifyBundleCommand | DoctorCommand | { readonly command: 'help' } | { readonly command: 'version' };
 
 /**
  * `verify-attestation --type` aliases, as cosign defines them
@@ -158,6 +159,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (command === 'version' || command === '--version') return { command: 'version' };
   if (command === 'verify' || command === 'verify-attestation') return parseVerify(command, rest, env);
   if (command === 'verify-bundle') return parseVerifyBundle(rest);
+  if (command === 'doctor') return parseDoctor(rest);
   throw usage(`unknown command "${command}" (try: sigverify help)`);
 }
 
@@ -247,6 +249,9 @@ Usage:
   sigverify verify-bundle --bundle FILE (--certificate-identity S --certificate-oidc-issuer S | --key FILE)
                           [--trusted-root FILE] FILE_OR_DIGEST
                                       a Sigstore bundle against a file or sha256:<hex> (sigstore-conformance protocol)
+
+  sigverify doctor [IMAGE] [--trusted-root FILE] [--output json]
+                                      what would stop verification here: runtime, trust, clock, registry
 
 Keyless (both an identity and an issuer flag are required):
   --certificate-identity S            exact SAN (URI, email or otherName)

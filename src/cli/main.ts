@@ -13,6 +13,7 @@ import {
   verifyImage,
 } from '../index.ts';
 import { HELP, type VerifyBundleCommand, type VerifyCommand, parseCommand } from './args.ts';
+import { doctorMain } from './doctor.ts';
 
 /** Exit codes (stable, documented in the README). */
 export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
@@ -35,6 +36,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     io.stdout(HELP);
     return EXIT.verified;
   }
+  if (command.command === 'doctor') return doctorMain(command, io);
   if (command.command === 'version') {
     io.stdout(`sigverify ${VERSION}\n`);
     return EXIT.verified;
