@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   KEY_INVALID: 'usage',
   INSECURE_TRANSPORT: 'usage',
   DOCKER_CONFIG_INVALID: 'usage',
+  /** A trust configuration (TrustConfig, `trust` CLI flags, the source recorded in a TUF cache) is malformed or contradictory. */
+  TRUST_CONFIG_INVALID: 'usage',
 
   // unavailable: no decision possible
   REGISTRY_UNREACHABLE: 'unavailable',
@@ -36,6 +38,18 @@ export const ERROR_CODES = {
   LAYOUT_UNREADABLE: 'unavailable',
   TRUST_ROOT_UNAVAILABLE: 'unavailable',
   TRUST_ROOT_INVALID: 'unavailable',
+  /** The audit trail could not be written (I/O error, lock timeout, damaged last record): nothing may run unaudited. */
+  AUDIT_UNAVAILABLE: 'unavailable',
+  /** A TUF role's metadata has expired (TUF spec §5.3.10, §5.4.4, §5.5.6, §5.6.5); details name the role and its expiry. */
+  TRUST_METADATA_EXPIRED: 'unavailable',
+  /** A TUF role's version is lower than the one already trusted, or disagrees with the role that lists it (§5.3.5, §5.4.3, §5.5.4, §5.5.5, §5.6.4). */
+  TRUST_METADATA_ROLLBACK: 'unavailable',
+  /** TUF metadata without a threshold of valid signatures from the keys its delegating role names (§5.3.4, §5.4.2, §5.5.3, §5.6.3). */
+  TRUST_METADATA_UNSIGNED: 'unavailable',
+  /** TUF metadata that cannot be parsed, or whose length or hashes differ from what the role above it records (§5.5.2, §5.6.2). */
+  TRUST_METADATA_INVALID: 'unavailable',
+  /** A TUF target (trusted_root.json) whose length or hashes differ from the signed targets metadata, or that it does not list (§5.7.3). */
+  TRUST_TARGET_MISMATCH: 'unavailable',
 
   // rejected: a definite "not verified"
   IMAGE_NOT_FOUND: 'rejected',
@@ -49,6 +63,10 @@ export const ERROR_CODES = {
   PAGINATION_REFUSED: 'rejected',
   NO_SIGNATURES: 'rejected',
   NO_MATCHING_SIGNATURE: 'rejected',
+  /** The image is signed, but an attestation its module policy requires is missing or does not verify. */
+  ATTESTATION_NOT_VERIFIED: 'rejected',
+  /** An audit trail fails `audit verify`: a record was edited, removed, inserted or reordered, or an expected head is missing. */
+  AUDIT_CHAIN_BROKEN: 'rejected',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -19,8 +19,18 @@ export interface Limits {
   readonly maxBundleBytes: number;
   /** Largest JSON document from a token endpoint or credential helper, in bytes. */
   readonly maxAuthResponseBytes: number;
-  /** Largest trusted_root.json, CA or TUF file read, in bytes. */
+  /** Largest trusted_root.json, CA or PEM trust file read (also the TUF target trusted_root.json), in bytes. */
   readonly maxTrustFileBytes: number;
+  /** Largest TUF root.json, each version of a rotation walk, in bytes (tuf-js `rootMaxLength`). */
+  readonly maxTufRootBytes: number;
+  /** Largest TUF timestamp.json, in bytes (tuf-js `timestampMaxLength`). */
+  readonly maxTufTimestampBytes: number;
+  /** Largest TUF snapshot.json when the timestamp does not record its length, in bytes (tuf-js `snapshotMaxLength`). */
+  readonly maxTufSnapshotBytes: number;
+  /** Largest TUF targets.json when the snapshot does not record its length, in bytes (tuf-js `targetsMaxLength`). */
+  readonly maxTufTargetsBytes: number;
+  /** Most TUF root versions walked in one update (TUF spec §5.3.3; tuf-js `maxRootRotations`). */
+  readonly maxTufRootRotations: number;
   /** Largest local configuration file read (Docker config.json, a PEM public key), in bytes. */
   readonly maxConfigFileBytes: number;
   /** Largest artifact file hashed by `verify-bundle`, in bytes. */
@@ -51,6 +61,14 @@ export interface Limits {
   readonly credentialHelperTimeoutMs: number;
   /** Deadline for one whole image verification, in ms. */
   readonly verificationTimeoutMs: number;
+  /** Largest result-cache entry read from disk (a result with its attestation statements), in bytes. */
+  readonly maxCacheEntryBytes: number;
+  /** Most results held by the in-memory result cache; the least recently used goes first. */
+  readonly maxCacheEntries: number;
+  /** Longest audit-trail line written or read, in bytes; a longer line is a damaged trail. */
+  readonly maxAuditLineBytes: number;
+  /** Longest wait for the audit trail's lock file, in ms. */
+  readonly auditLockTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -59,6 +77,11 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxBundleBytes: 16 * 1024 * 1024,
   maxAuthResponseBytes: 256 * 1024,
   maxTrustFileBytes: 4 * 1024 * 1024,
+  maxTufRootBytes: 512 * 1024,
+  maxTufTimestampBytes: 16 * 1024,
+  maxTufSnapshotBytes: 2 * 1024 * 1024,
+  maxTufTargetsBytes: 5 * 1024 * 1024,
+  maxTufRootRotations: 256,
   maxConfigFileBytes: 1024 * 1024,
   maxArtifactBytes: 1024 * 1024 * 1024,
   maxErrorBodyBytes: 4 * 1024,
@@ -74,6 +97,10 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   requestTimeoutMs: 30_000,
   credentialHelperTimeoutMs: 10_000,
   verificationTimeoutMs: 120_000,
+  maxCacheEntryBytes: 32 * 1024 * 1024,
+  maxCacheEntries: 1000,
+  maxAuditLineBytes: 1024 * 1024,
+  auditLockTimeoutMs: 10_000,
 });
 
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SigverifyError } from '../index.ts';
+import { predicateTypeOf } from '../cosign/predicate-types.ts';
 import { type DoctorCommand, parseDoctor } from './doctor.ts';
 import type { PolicyInput } from '../index.ts';
 
@@ -40,32 +41,6 @@ export interface VerifyBundleCommand {
 }
 
 export type Command = VerifyCommand | VerifyBundleCommand | DoctorCommand | { readonly command: 'help' } | { readonly command: 'version' };
-
-/**
- * `verify-attestation --type` aliases, as cosign defines them
- * (cmd/cosign/cli/options/predicate.go); anything else must be a URI.
- */
-export const PREDICATE_TYPE_ALIASES: Readonly<Record<string, string>> = {
-  custom: 'https://cosign.sigstore.dev/attestation/v1',
-  slsaprovenance: 'https://slsa.dev/provenance/v0.2',
-  slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
-  slsaprovenance1: 'https://slsa.dev/provenance/v1',
-  spdx: 'https://spdx.dev/Document',
-  spdxjson: 'https://spdx.dev/Document',
-  cyclonedx: 'https://cyclonedx.org/bom',
-  link: 'https://in-toto.io/Link/v1',
-  vuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
-  openvex: 'https://openvex.dev/ns',
-};
-
-export function predicateTypeOf(type: string): string {
-  const alias = PREDICATE_TYPE_ALIASES[type];
-  if (alias !== undefined) return alias;
-  if (!/^[a-z][a-z0-9+.-]*:\S+$/i.test(type)) {
-    throw usage(`--type "${type}" is neither a known alias (${Object.keys(PREDICATE_TYPE_ALIASES).join(', ')}) nor a URI`);
-  }
-  return type;
-}
 
 const VERIFY_OPTIONS = {
   'certificate-identity': { type: 'string' },

@@ -13,7 +13,9 @@ import {
   verifyImage,
 } from '../index.ts';
 import { HELP, type VerifyBundleCommand, type VerifyCommand, parseCommand } from './args.ts';
+import { AUDIT_HELP, runAudit } from './audit.ts';
 import { doctorMain } from './doctor.ts';
+import { PROCESSOR_HELP, runCheckConfig, runCheckModule } from './processor.ts';
 
 /** Exit codes (stable, documented in the README). */
 export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
@@ -25,7 +27,16 @@ interface Io {
 
 const processIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
+/** Commands with their own argument parsing, by name (argv after the name). */
+const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: Io) => Promise<number>>> = {
+  'check-module': runCheckModule,
+  'check-config': runCheckConfig,
+  audit: runAudit,
+};
+
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const sub = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
+  if (sub !== undefined) return sub(argv.slice(1), io);
   let command;
   try {
     command = parseCommand(argv);
@@ -33,7 +44,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return reportError(error, io, undefined, 'text');
   }
   if (command.command === 'help') {
-    io.stdout(HELP);
+    io.stdout(`${HELP}\n${PROCESSOR_HELP}\n${AUDIT_HELP}`);
     return EXIT.verified;
   }
   if (command.command === 'doctor') return doctorMain(command, io);

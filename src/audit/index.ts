@@ -1,0 +1,19 @@
+export { canonicalDigest, canonicalJson } from './canonical-json.ts';
+export { AuditLog, type AuditLogOptions, type AuditSink } from './log.ts';
+export {
+  AUDIT_DECISIONS,
+  AUDIT_RECORD_MEDIA_TYPE,
+  type AuditAttestation,
+  type AuditDecision,
+  type AuditEntry,
+  type AuditRecord,
+  type AuditSigner,
+  type AuditTlog,
+  GENESIS_PREV,
+  attestationEvidence,
+  evidenceOf,
+  recordHash,
+  refusalOf,
+} from './record.ts';
+export { type AuditSummary, type AuditSummaryOptions, type DurationStats, type ModuleSummary, NO_MODULE, percentile, summarizeAuditLog } from './summary.ts';
+export { type AuditProblem, type AuditVerification, type AuditVerifyOptions, verifyAuditLog } from './verify.ts';

@@ -1,0 +1,136 @@
+import { parseArgs } from 'node:util';
+import { AUDIT_DECISIONS, type AuditSummary, type DurationStats, SigverifyError, summarizeAuditLog, verifyAuditLog } from '../index.ts';
+import { type Io, table } from './processor.ts';
+
+/**
+ * `sigverify audit verify FILE` and `sigverify audit summary FILE`.
+ * verify: exit 0 when the hash chain is intact (and holds `--expect-head` /
+ * at least `--expect-count` records), 1 when it is broken (the first bad line
+ * is reported), 2 on usage errors, 3 when the file cannot be read.
+ */
+export const AUDIT_VERIFICATION_MEDIA_TYPE = 'application/vnd.sigverify.audit-verification+json;version=1';
+export const AUDIT_SUMMARY_MEDIA_TYPE = 'application/vnd.sigverify.audit-summary+json;version=1';
+
+export const AUDIT_HELP = `  sigverify audit verify FILE [--expect-head HASH] [--expect-count N] [--output json]
+                                      check the audit trail's hash chain: any edited, removed, inserted or
+                                      reordered record is reported with its line; records cut from the end
+                                      are detected only against a head or count noted earlier
+  sigverify audit summary FILE [--since ISO-8601] [--output json]
+                                      decisions per module, cache hits, p50/p95 durations
+`;
+
+const EXIT = { ok: 0, broken: 1, usage: 2, unreadable: 3 } as const;
+
+const VERIFY_OPTIONS = {
+  'expect-head': { type: 'string' },
+  'expect-count': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const SUMMARY_OPTIONS = {
+  since: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `sigverify audit …`: argv is what follows `audit`. */
+export async function runAudit(argv: readonly string[], io: Io): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    if (sub === 'verify') return await auditVerify(rest, io);
+    if (sub === 'summary') return await auditSummary(rest, io);
+    if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
+      io.stdout(AUDIT_HELP);
+      return EXIT.ok;
+    }
+    throw new SigverifyError('USAGE', `unknown audit command "${sub}" (verify or summary)`);
+  } catch (error) {
+    if (error instanceof SigverifyError && error.kind === 'usage') {
+      io.stderr(`sigverify: ${error.message}\nRun "sigverify audit help" for usage.\n`);
+      return EXIT.usage;
+    }
+    io.stderr(`sigverify: cannot read the audit trail: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.unreadable;
+  }
+}
+
+function parse<O extends typeof VERIFY_OPTIONS | typeof SUMMARY_OPTIONS>(options: O, argv: readonly string[], command: string) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
+  }
+  const output = (parsed.values as { output?: string }).output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new SigverifyError('USAGE', `--output must be text or json, not "${output}"`);
+  if ((parsed.values as { help?: boolean }).help !== true && parsed.positionals.length !== 1) {
+    throw new SigverifyError('USAGE', `audit ${command} takes exactly one FILE, got ${parsed.positionals.length}`);
+  }
+  return { values: parsed.values, file: parsed.positionals[0] ?? '', output };
+}
+
+async function auditVerify(argv: readonly string[], io: Io): Promise<number> {
+  const { values, file, output } = parse(VERIFY_OPTIONS, argv, 'verify');
+  if (values.help === true) {
+    io.stdout(AUDIT_HELP);
+    return EXIT.ok;
+  }
+  const head = values['expect-head'];
+  if (head !== undefined && !/^[0-9a-f]{64}$/.test(head)) throw new SigverifyError('USAGE', '--expect-head takes a record hash: 64 lowercase hex characters');
+  const count = values['expect-count'];
+  if (count !== undefined && !/^\d+$/.test(count)) throw new SigverifyError('USAGE', `--expect-count takes a number of records, not "${count}"`);
+  const verification = await verifyAuditLog(file, { ...(head === undefined ? {} : { expectHead: head }), ...(count === undefined ? {} : { expectCount: Number(count) }) });
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify({ mediaType: AUDIT_VERIFICATION_MEDIA_TYPE, file, ...verification, ...(verification.ok ? {} : { error: { code: 'AUDIT_CHAIN_BROKEN' } }) }, null, 2)}\n`);
+  }
+  if (verification.ok) {
+    io.stderr(`✓ Audit trail ${file} is intact: ${verification.records} records\n`);
+    if (output === 'text') io.stdout(`${verification.records} records, head ${verification.head ?? 'none (empty trail)'}\n`);
+    return EXIT.ok;
+  }
+  const { problem } = verification;
+  io.stderr(`✗ Audit trail ${file} is BROKEN: [AUDIT_CHAIN_BROKEN ${problem?.code ?? ''}] ${problem?.message ?? ''}\n`);
+  io.stderr(`  ${verification.records} records before it are intact${verification.head === undefined ? '' : ` (last intact record ${verification.head})`}\n`);
+  return EXIT.broken;
+}
+
+async function auditSummary(argv: readonly string[], io: Io): Promise<number> {
+  const { values, file, output } = parse(SUMMARY_OPTIONS, argv, 'summary');
+  if (values.help === true) {
+    io.stdout(AUDIT_HELP);
+    return EXIT.ok;
+  }
+  const since = values.since === undefined ? undefined : new Date(values.since);
+  if (since !== undefined && Number.isNaN(since.getTime())) throw new SigverifyError('USAGE', `--since takes an ISO 8601 time, not "${values.since ?? ''}"`);
+  const summary = await summarizeAuditLog(file, since === undefined ? {} : { since });
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify({ mediaType: AUDIT_SUMMARY_MEDIA_TYPE, file, ...(since === undefined ? {} : { since: since.toISOString() }), ...summary }, null, 2)}\n`);
+  } else {
+    io.stdout(formatSummary(file, summary));
+  }
+  if (summary.unreadable > 0) io.stderr(`warning: ${summary.unreadable} lines are not audit records; run "sigverify audit verify ${file}"\n`);
+  return EXIT.ok;
+}
+
+function formatSummary(file: string, s: AuditSummary): string {
+  const ms = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2));
+  const durations = (label: string, d: DurationStats): string[] => [label, String(d.count), ms(d.p50), ms(d.p95), ms(d.max)];
+  const lines = [
+    `Audit trail ${file}: ${s.records} records${s.first === undefined ? '' : ` from ${s.first} to ${s.last ?? s.first}`}\n`,
+    `Decisions: ${AUDIT_DECISIONS.map((d) => `${d} ${s.decisions[d]}`).join(', ')}; cache hits ${s.cached}\n`,
+    '\n',
+    table([
+      ['DURATION (ms)', 'COUNT', 'P50', 'P95', 'MAX'],
+      durations('all', s.durationMs.all),
+      durations('cached', s.durationMs.cached),
+      durations('uncached', s.durationMs.uncached),
+    ]),
+    '\n',
+    table([
+      ['MODULE', 'TOTAL', ...AUDIT_DECISIONS.map((d) => d.toUpperCase()), 'CACHED'],
+      ...Object.entries(s.modules).map(([name, m]) => [name, String(m.total), ...AUDIT_DECISIONS.map((d) => String(m.decisions[d])), String(m.cached)]),
+    ]),
+  ];
+  return lines.join('');
+}

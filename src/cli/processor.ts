@@ -1,0 +1,252 @@
+import { parseArgs } from 'node:util';
+import {
+  AuditLog,
+  type GateOptions,
+  type GateResult,
+  type ModuleCheck,
+  ModuleGate,
+  ResultCache,
+  type SignatureOutcome,
+  SigverifyError,
+  type VerificationResult,
+  checkProcessorConfig,
+  loadProcessorConfigFile,
+  readPolicyFile,
+  trustedRootFile,
+} from '../index.ts';
+
+/**
+ * `sigverify check-module FILE` and `sigverify check-config FILE`: the
+ * processor gate from a shell. check-module prints the digest-pinned
+ * reference to run on stdout (and nothing else, in text mode); reasons go to
+ * stderr. Exit codes as `verify`: 0 may run, 1 refused, 2 usage or invalid
+ * policy, 3 undecided (registry, trust root or audit trail unavailable).
+ */
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const EXIT = { ok: 0, refused: 1, usage: 2, undecided: 3 } as const;
+
+export const CONFIG_CHECK_MEDIA_TYPE = 'application/vnd.sigverify.config-check+json;version=1';
+
+export const PROCESSOR_HELP = `  sigverify check-module FILE [--output json] [--audit-log FILE] [--cache-dir DIR] [--cache-ttl SECONDS]
+                            [--trusted-root FILE] [--allow-http-registry]
+                                      gate one module (a JSON module policy): prints the pinned reference
+                                      to run (repo@sha256:…), or exits non-zero with the reason on stderr
+  sigverify check-config FILE [same flags]
+                                      gate every module of a processor configuration ({"modules": {…}})
+                                      and print a table; exit 0 only if every module may run
+`;
+
+const OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  'audit-log': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'cache-ttl': { type: 'string' },
+  'trusted-root': { type: 'string' },
+  'allow-http-registry': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface Parsed {
+  readonly file: string;
+  readonly output: 'text' | 'json';
+  readonly options: GateOptions;
+  readonly help: boolean;
+}
+
+function parse(command: string, argv: readonly string[], io: Io): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
+  }
+  const { values, positionals } = parsed;
+  const output = values.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new SigverifyError('USAGE', `--output must be text or json, not "${output}"`);
+  if (values.help === true) return { file: '', output, options: {}, help: true };
+  if (positionals.length !== 1) throw new SigverifyError('USAGE', `${command} takes exactly one FILE, got ${positionals.length}`);
+  const ttl = values['cache-ttl'];
+  if (ttl !== undefined && values['cache-dir'] === undefined) throw new SigverifyError('USAGE', '--cache-ttl needs --cache-dir');
+  const ttlSeconds = ttl === undefined ? undefined : Number(ttl);
+  if (ttlSeconds !== undefined && !(Number.isFinite(ttlSeconds) && ttlSeconds >= 0)) throw new SigverifyError('USAGE', `--cache-ttl must be a number of seconds, not "${ttl ?? ''}"`);
+  const cacheDir = values['cache-dir'];
+  const auditLog = values['audit-log'];
+  const trustedRoot = values['trusted-root'];
+  return {
+    file: positionals[0] as string,
+    output,
+    help: false,
+    options: {
+      ...(trustedRoot === undefined ? {} : { trust: trustedRootFile(trustedRoot) }),
+      ...(values['allow-http-registry'] === true ? { allowHttpRegistry: true } : {}),
+      ...(auditLog === undefined ? {} : { audit: new AuditLog(auditLog) }),
+      ...(cacheDir === undefined
+        ? {}
+        : {
+            cache: new ResultCache({
+              directory: cacheDir,
+              ...(ttlSeconds === undefined ? {} : { ttlMs: ttlSeconds * 1000 }),
+              onWarning: (message) => { io.stderr(`warning: ${message}\n`); },
+            }),
+          }),
+    },
+  };
+}
+
+/** The command line, or the exit code when it was a request for help or a usage error (already reported). */
+function start(command: string, argv: readonly string[], io: Io): Parsed | number {
+  try {
+    const cmd = parse(command, argv, io);
+    if (!cmd.help) return cmd;
+    io.stdout(PROCESSOR_HELP);
+    return EXIT.ok;
+  } catch (error) {
+    return usageError(error, io);
+  }
+}
+
+/** `sigverify check-module FILE`: argv is what follows the command name. */
+export async function runCheckModule(argv: readonly string[], io: Io): Promise<number> {
+  const cmd = start('check-module', argv, io);
+  if (typeof cmd === 'number') return cmd;
+  let module: unknown;
+  let baseDirectory: string;
+  try {
+    ({ value: module, baseDirectory } = await readPolicyFile(cmd.file));
+  } catch (error) {
+    return refused(error, io, cmd.file, cmd.output, undefined);
+  }
+  const name = memberOf(module, 'module_name') ?? cmd.file;
+  io.stderr(`Checking module ${name} (${memberOf(module, 'docker_tag') ?? 'no docker_tag'})\n`);
+  try {
+    const gate = await new ModuleGate({ ...cmd.options, baseDirectory }).check(module);
+    reportPass(gate, io);
+    io.stdout(cmd.output === 'json' ? `${JSON.stringify(gate, null, 2)}\n` : `${gate.reference}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    return refused(error, io, name, cmd.output, memberOf(module, 'docker_tag'));
+  }
+}
+
+/** `sigverify check-config FILE`: every module of a processor configuration, as a table. */
+export async function runCheckConfig(argv: readonly string[], io: Io): Promise<number> {
+  const cmd = start('check-config', argv, io);
+  if (typeof cmd === 'number') return cmd;
+  let checks: ModuleCheck[];
+  try {
+    const { config, baseDirectory } = await loadProcessorConfigFile(cmd.file);
+    checks = await checkProcessorConfig(config, { ...cmd.options, baseDirectory });
+  } catch (error) {
+    return refused(error, io, cmd.file, cmd.output, undefined);
+  }
+  const rows = checks.map(row);
+  if (cmd.output === 'json') {
+    io.stdout(`${JSON.stringify({ mediaType: CONFIG_CHECK_MEDIA_TYPE, ok: rows.every((r) => r.ok), modules: rows.map((r) => r.json) }, null, 2)}\n`);
+  } else {
+    io.stdout(table([['MODULE', 'DECISION', 'REFERENCE OR REASON'], ...rows.map((r) => [r.module, r.decision, r.detail])]));
+  }
+  for (const r of rows) if (!r.ok) io.stderr(`✗ ${r.module}: ${r.detail}\n`);
+  const failed = rows.filter((r) => !r.ok);
+  io.stderr(failed.length === 0 ? `All ${rows.length} modules may run.\n` : `${failed.length} of ${rows.length} modules may not run.\n`);
+  if (failed.length === 0) return EXIT.ok;
+  // Most specific first: a configuration error, then a definite refusal, then "could not decide".
+  if (failed.some((r) => r.exit === EXIT.usage)) return EXIT.usage;
+  return failed.some((r) => r.exit === EXIT.refused) ? EXIT.refused : EXIT.undecided;
+}
+
+interface Row {
+  readonly module: string;
+  readonly ok: boolean;
+  readonly decision: string;
+  readonly detail: string;
+  readonly exit: number;
+  readonly json: Record<string, unknown>;
+}
+
+function row(check: ModuleCheck): Row {
+  const { module, outcome } = check;
+  if (outcome.ok) {
+    const g = outcome.gate;
+    return {
+      module,
+      ok: true,
+      decision: `${g.decision}${g.cached ? ' (cached)' : ''}`,
+      detail: g.reference,
+      exit: EXIT.ok,
+      json: { module, decision: g.decision, reference: g.reference, digest: g.digest, cached: g.cached, policyDigest: g.policyDigest, ...(g.audit === undefined ? {} : { audit: { seq: g.audit.seq, hash: g.audit.hash } }) },
+    };
+  }
+  const { code, message, exit, decision } = describeError(outcome.error);
+  return { module, ok: false, decision, detail: `[${code}] ${firstLine(message)}`, exit, json: { module, decision, error: { code, message } } };
+}
+
+function describeError(error: unknown): { code: string; message: string; exit: number; decision: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof SigverifyError)) return { code: 'INTERNAL_ERROR', message, exit: EXIT.undecided, decision: 'unavailable' };
+  const exit = error.kind === 'usage' ? EXIT.usage : error.kind === 'unavailable' ? EXIT.undecided : EXIT.refused;
+  return { code: error.code, message, exit, decision: error.kind === 'usage' ? 'invalid' : error.kind };
+}
+
+function reportPass(gate: GateResult, io: Io): void {
+  const name = gate.module ?? gate.requestedReference;
+  if (gate.decision === 'signature-not-required') {
+    io.stderr(`! Module ${name}: no signature required (require_signature: false); pinned ${gate.reference} WITHOUT verification\n`);
+  } else {
+    const result = gate.result as VerificationResult;
+    const reuse = gate.cached ? ` (cached decision of ${result.verifiedAt})` : '';
+    for (const s of result.signatures.filter((x) => x.outcome === 'verified' && x.duplicateOf === undefined)) {
+      io.stderr(`✓ Module ${name}: signature verification PASSED for ${gate.reference}: ${signer(s)}${reuse}\n`);
+    }
+    for (const a of gate.attestations ?? []) {
+      const s = a.signatures.find((x) => x.outcome === 'verified');
+      io.stderr(`✓ Module ${name}: attestation ${a.purpose.predicateType} verified${s === undefined ? '' : `: ${signer(s)}`}\n`);
+    }
+  }
+  if (gate.audit !== undefined) io.stderr(`  audit record ${gate.audit.seq}: ${gate.audit.hash}\n`);
+}
+
+function signer(s: SignatureOutcome): string {
+  const who = s.publicKey === true ? 'the configured public key' : `${s.identity ?? 'unknown'} (issuer ${s.issuer ?? 'unknown'})`;
+  const log = s.tlog === undefined ? 'no transparency-log entry' : `log index ${s.tlog.logIndex} at ${s.tlog.integratedTime ?? 'unknown time'}`;
+  return `signed by ${who}, ${log}`;
+}
+
+function refused(error: unknown, io: Io, name: string, output: 'text' | 'json', requested: string | undefined): number {
+  const { code, message, exit, decision } = describeError(error);
+  io.stderr(`✗ Module ${name} may NOT run${requested === undefined ? '' : ` (${requested})`}: [${code}] ${message}\n`);
+  const result = error instanceof SigverifyError ? (error.details['result'] as VerificationResult | undefined) : undefined;
+  if ((result?.signatures.length ?? 0) > 1) {
+    for (const s of result?.signatures ?? []) io.stderr(`  (${s.outcome}) ${s.origin}: ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}\n`);
+  }
+  if (error instanceof SigverifyError && error.kind === 'usage') io.stderr('Run "sigverify help" for usage.\n');
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify({ module: name, ...(requested === undefined ? {} : { requestedReference: requested }), decision, error: { code, message }, ...(result === undefined ? {} : { result }) }, null, 2)}\n`);
+  }
+  return exit;
+}
+
+function usageError(error: unknown, io: Io): number {
+  io.stderr(`sigverify: ${error instanceof Error ? error.message : String(error)}\nRun "sigverify help" for usage.\n`);
+  return error instanceof SigverifyError && error.kind !== 'usage' ? EXIT.undecided : EXIT.usage;
+}
+
+function memberOf(value: unknown, member: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = (value as Record<string, unknown>)[member];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function firstLine(text: string): string {
+  const newline = text.indexOf('\n');
+  return newline === -1 ? text : text.slice(0, newline);
+}
+
+/** Left-aligned columns, two spaces apart; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')}\n`).join('');
+}

@@ -1,0 +1,17 @@
+export { GATE_RESULT_MEDIA_TYPE, type GateDecision, type GateOptions, type GateResult, type ModuleCheck, ModuleGate, checkProcessorConfig, gateModule } from './gate.ts';
+export {
+  CompiledModule,
+  type ModuleLoadOptions,
+  type ModulePolicy,
+  type ModulePolicyInput,
+  ModulePolicySchema,
+  type ProcessorConfig,
+  compileModulePolicy,
+  loadModulePolicyFile,
+  loadProcessorConfigFile,
+  parseModulePolicy,
+  parseProcessorConfig,
+  readPolicyFile,
+} from './module-policy.ts';
+export { type ResolveOptions, type ResolvedDigest, resolveDigest } from './resolve.ts';
+export { type ModuleTrust, ModuleTrustSchema, trustSourceOf } from './trust.ts';
