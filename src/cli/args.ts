@@ -25,6 +25,8 @@ export interface VerifyCommand {
   readonly allowHttpRegistry: boolean;
   readonly signatureRepository: string | undefined;
   readonly platform: string | undefined;
+  /** `--allow-expired-trust-metadata-unsafe`: run on expired TUF metadata, recorded in the result. */
+  readonly allowExpiredTrustMetadata: boolean;
   readonly output: 'text' | 'json';
 }
 
@@ -64,6 +66,7 @@ const VERIFY_OPTIONS = {
   output: { type: 'string', short: 'o' },
   type: { type: 'string' },
   platform: { type: 'string' },
+  'allow-expired-trust-metadata-unsafe': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -87,7 +90,7 @@ function asUsage<T>(parse: () => T): T {
   }
 }
 
-const BOOLEAN_FLAGS = new Set(['--insecure-ignore-tlog', '--allow-http-registry']);
+const BOOLEAN_FLAGS = new Set(['--insecure-ignore-tlog', '--allow-http-registry', '--allow-expired-trust-metadata-unsafe']);
 
 function usage(message: string): SigverifyError {
   return new SigverifyError('USAGE', message);
@@ -177,6 +180,7 @@ function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly st
     // cosign's COSIGN_REPOSITORY moves signatures to another repository (cosign-formats §1.1).
     signatureRepository: values['signature-repository'] ?? (env['COSIGN_REPOSITORY'] || undefined),
     platform: values.platform,
+    allowExpiredTrustMetadata: values['allow-expired-trust-metadata-unsafe'] === true,
     output,
   };
 }
@@ -242,7 +246,8 @@ Both:
   --trusted-root FILE                 pinned trusted_root.json (fully offline)
   --ca-roots FILE                     PEM root CA(s) of a BYO PKI (replace the trust root's CAs)
   --ca-intermediates FILE             PEM intermediate CA(s) for --ca-roots
-  --tuf-cache DIR                     TUF cache for the public-good trust root
+  --tuf-cache DIR                     TUF cache (holds the source "trust init" configured; default public good)
+  --allow-expired-trust-metadata-unsafe  run on expired TUF metadata (recorded in the result)
   --allow-http-registry               permit plain HTTP to non-loopback registries
   --signature-repository REPO         read signatures from REPO (also COSIGN_REPOSITORY)
   --platform os/arch[/variant]        multi-arch: run this child, taken from the verified index

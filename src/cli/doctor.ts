@@ -9,7 +9,7 @@ import {
   dockerConfigCredentials,
   parseReference,
   trustedRootFile,
-  tufTrustRoot,
+  configuredTrustSource,
 } from '../index.ts';
 import { LayoutStore } from '../layout/store.ts';
 import { RegistryClient } from '../registry/index.ts';
@@ -212,7 +212,7 @@ export function parseDoctor(args: readonly string[]): DoctorCommand {
 const MARK: Readonly<Record<CheckStatus, string>> = { ok: '✓', warn: '!', fail: '✗' };
 
 export async function doctorMain(cmd: DoctorCommand, io: { stdout(t: string): void }): Promise<number> {
-  const trust = cmd.trustedRoot !== undefined ? trustedRootFile(cmd.trustedRoot) : tufTrustRoot(cmd.tufCache === undefined ? {} : { cachePath: cmd.tufCache });
+  const trust = cmd.trustedRoot !== undefined ? trustedRootFile(cmd.trustedRoot) : configuredTrustSource(cmd.tufCache === undefined ? {} : { cacheDir: cmd.tufCache });
   const checks = await runDoctor({ image: cmd.image, trust, allowHttpRegistry: cmd.allowHttpRegistry, now: () => new Date() });
   const ok = checks.every((c) => c.status !== 'fail');
   if (cmd.output === 'json') {

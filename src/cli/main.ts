@@ -8,7 +8,7 @@ import {
   type VerificationResult,
   certificateAuthorityTrust,
   trustedRootFile,
-  tufTrustRoot,
+  configuredTrustSource,
   verifyBundleFile,
   verifyImage,
 } from '../index.ts';
@@ -16,6 +16,8 @@ import { HELP, type VerifyBundleCommand, type VerifyCommand, parseCommand } from
 import { AUDIT_HELP, runAudit } from './audit.ts';
 import { doctorMain } from './doctor.ts';
 import { PROCESSOR_HELP, runCheckConfig, runCheckModule } from './processor.ts';
+import { runTrust } from './trust.ts';
+import { TRUST_HELP } from './trust-args.ts';
 
 /** Exit codes (stable, documented in the README). */
 export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
@@ -29,6 +31,7 @@ const processIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => p
 
 /** Commands with their own argument parsing, by name (argv after the name). */
 const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: Io) => Promise<number>>> = {
+  trust: runTrust,
   'check-module': runCheckModule,
   'check-config': runCheckConfig,
   audit: runAudit,
@@ -44,7 +47,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return reportError(error, io, undefined, 'text');
   }
   if (command.command === 'help') {
-    io.stdout(`${HELP}\n${PROCESSOR_HELP}\n${AUDIT_HELP}`);
+    io.stdout(`${HELP}\n${TRUST_HELP}\n${PROCESSOR_HELP}\n${AUDIT_HELP}`);
     return EXIT.verified;
   }
   if (command.command === 'doctor') return doctorMain(command, io);
@@ -59,6 +62,9 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
   io.stderr(`Verifying ${cmd.command === 'verify' ? 'signature' : `attestation ${cmd.predicateType ?? ''}`} for ${cmd.image}\n`);
   try {
     const publicKey = cmd.keyPath === undefined ? undefined : await readKey(cmd.keyPath);
+    if (cmd.allowExpiredTrustMetadata) {
+      io.stderr('WARNING: --allow-expired-trust-metadata-unsafe: expired TUF metadata is accepted and recorded in the result\n');
+    }
     if (cmd.policy.ignoreTlogUnsafe === true) {
       io.stderr('WARNING: --insecure-ignore-tlog: signatures without a transparency-log entry are accepted\n');
     }
@@ -77,6 +83,15 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
 }
 
 /**
+ * The trust source `sigverify trust init` recorded in the TUF cache, else
+ * public-good TUF (the cache directory is `--tuf-cache`, `SIGVERIFY_TUF_CACHE`,
+ * or `~/.cache/sigverify/tuf`).
+ */
+export function defaultTrust(tufCache: string | undefined, allowExpiredMetadataUnsafe: boolean): TrustSource {
+  return configuredTrustSource({ ...(tufCache === undefined ? {} : { cacheDir: tufCache }), ...(allowExpiredMetadataUnsafe ? { allowExpiredMetadataUnsafe: true } : {}) });
+}
+
+/**
  * Where trust comes from: a pinned trusted_root.json, else public-good TUF;
  * --ca-roots replaces the certificate authorities of that base. Key mode with
  * the log ignored needs no trust root at all.
@@ -87,7 +102,7 @@ function trustOption(cmd: VerifyCommand): { trust?: TrustSource } {
     ? trustedRootFile(cmd.trustedRoot)
     : keyOnly || (cmd.caRoots !== undefined && cmd.policy.ignoreTlogUnsafe === true)
       ? undefined
-      : tufTrustRoot(cmd.tufCache === undefined ? {} : { cachePath: cmd.tufCache });
+      : defaultTrust(cmd.tufCache, cmd.allowExpiredTrustMetadata);
   if (cmd.caRoots !== undefined) {
     return {
       trust: certificateAuthorityTrust({
@@ -108,7 +123,7 @@ async function runVerifyBundle(cmd: VerifyBundleCommand, io: Io): Promise<number
     const artifact = 'sha256' in cmd.artifact
       ? { sha256: Buffer.from(cmd.artifact.sha256.slice('sha256:'.length), 'hex') }
       : { bytes: await readInput(cmd.artifact.path, DEFAULT_LIMITS.maxArtifactBytes) };
-    const trust = cmd.trustedRoot !== undefined ? trustedRootFile(cmd.trustedRoot) : tufTrustRoot(cmd.tufCache === undefined ? {} : { cachePath: cmd.tufCache });
+    const trust = cmd.trustedRoot !== undefined ? trustedRootFile(cmd.trustedRoot) : defaultTrust(cmd.tufCache, false);
     const result = await verifyBundleFile(bundle, artifact, { ...cmd.policy, ...(publicKey === undefined ? {} : { publicKey }) }, trust);
     io.stderr(`✓ Bundle verification PASSED for ${cmd.bundle}: ${result.publicKey === true ? 'the given public key' : `${result.identity ?? 'unknown'} (issuer ${result.issuer ?? 'unknown'})`}\n`);
     return EXIT.verified;

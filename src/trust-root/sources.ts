@@ -1,14 +1,17 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SigverifyError } from '../errors.ts';
 import { readCapped } from '../io/read-capped.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
 
 /**
- * Trust sources behind one interface. Each yields a validated TrustRoot;
- * later sources (private TUF mirrors, TUF directories carried in on removable
- * media, roots assembled from individual keys) implement the same interface.
+ * Trust sources behind one interface. Each yields a validated TrustRoot: a
+ * pinned trusted_root.json (here), TUF repositories (public good, a private
+ * mirror, a directory on removable media: `tuf/client.ts`), roots assembled
+ * from individual files (`assembled.ts`). `config.ts` selects one from a
+ * `TrustConfig`.
  */
 export interface TrustSource {
   /** For messages and results: "trusted_root.json file /etc/…", "TUF https://…". */
@@ -36,46 +39,26 @@ export function trustedRootFile(path: string, maxBytes = DEFAULT_LIMITS.maxTrust
 
 export const PUBLIC_GOOD_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
 
+/** Public-good TUF through {@link tufTrustRoot}: the options it had before `TrustConfig`, kept as they were. */
 export interface TufOptions {
-  /** Mirror URL; default the public-good Sigstore TUF CDN (whose root @sigstore/tuf embeds). */
+  /** Mirror URL; default the public-good Sigstore TUF CDN (whose initial root sigverify pins). */
   readonly mirrorUrl?: string;
-  /** Initial root.json for a mirror whose root is not embedded in @sigstore/tuf. */
+  /** Initial root.json for a mirror whose root sigverify does not pin. */
   readonly rootPath?: string;
-  /** Cache directory; default `$SIGVERIFY_TUF_CACHE`, else `~/.cache/sigverify/tuf`. */
+  /** Cache base directory (each repository in its own subdirectory); default {@link defaultTufCachePath}. */
   readonly cachePath?: string;
+  /** Accept expired TUF metadata (recorded in the TrustRoot). Unsafe. */
+  readonly allowExpiredMetadataUnsafe?: boolean;
 }
 
+/** `$SIGVERIFY_TUF_CACHE`, else `$XDG_CACHE_HOME/sigverify/tuf`, else `~/.cache/sigverify/tuf`. */
 export function defaultTufCachePath(): string {
   return process.env['SIGVERIFY_TUF_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'sigverify', 'tuf');
 }
 
 /**
- * The trust root distributed by TUF, through @sigstore/tuf. `forceCache`
- * keeps verification off the network while every cached role is unexpired;
- * only stale metadata triggers a refresh (cosign-formats §8.4). tuf-js
- * re-verifies the cached metadata on every load.
+ * The initial root.json of the public-good repository, pinned in
+ * `trust-root/public-good/root.json` (byte-identical to the seed @sigstore/tuf
+ * embeds; `scripts/check-trust-root.ts` checks it). Shipped with the package.
  */
-export function tufTrustRoot(options: TufOptions = {}): TrustSource {
-  const mirrorURL = options.mirrorUrl ?? PUBLIC_GOOD_MIRROR;
-  const description = `TUF repository ${mirrorURL}`;
-  return {
-    description,
-    async load() {
-      let json: string;
-      try {
-        // Loaded on demand: a pinned trusted_root.json needs no TUF client at all.
-        const { initTUF } = await import('@sigstore/tuf');
-        const tuf = await initTUF({
-          mirrorURL,
-          cachePath: options.cachePath ?? defaultTufCachePath(),
-          forceCache: true,
-          ...(options.rootPath === undefined ? {} : { rootPath: options.rootPath }),
-        });
-        json = await tuf.getTarget('trusted_root.json');
-      } catch (cause) {
-        throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot load the trust root from ${description}: ${(cause as Error).message}`, { cause });
-      }
-      return parseTrustedRoot(Buffer.from(json, 'utf8'), description);
-    },
-  };
-}
+export const PUBLIC_GOOD_ROOT = fileURLToPath(new URL('../../trust-root/public-good/root.json', import.meta.url));

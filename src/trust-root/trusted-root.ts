@@ -14,6 +14,25 @@ export interface TrustRoot {
   /** sha256 of the trusted_root.json bytes (absent for the empty root of key-only mode). */
   readonly digest: Digest | undefined;
   readonly trustedRoot: TrustedRoot;
+  /**
+   * TUF metadata accepted although it had expired, only ever with
+   * `allowExpiredMetadataUnsafe`. A verification result that used this root
+   * must record it; absent or empty when all metadata was fresh.
+   */
+  readonly expiredMetadataAccepted?: readonly ExpiredMetadata[];
+  /** Things a person should know about this root (metadata accepted expired, roles about to expire), for results and logs. */
+  readonly warnings?: readonly string[];
+}
+
+/** The four top-level TUF roles (TUF spec §2.1). */
+export type TufRole = 'root' | 'timestamp' | 'snapshot' | 'targets';
+
+/** One TUF role's metadata that was past its `expires` when it was used. */
+export interface ExpiredMetadata {
+  readonly role: TufRole;
+  readonly version: number;
+  /** The role's `expires`, RFC 3339. */
+  readonly expires: string;
 }
 
 /**

@@ -68,7 +68,12 @@ export interface VerificationResult {
   readonly purpose: { readonly kind: 'signature' | 'attestation'; readonly predicateType: string };
   readonly policy: PolicySummary;
   readonly discovery: DiscoverySummary;
-  readonly trustRoot: { readonly source: string; readonly digest: Digest | undefined };
+  readonly trustRoot: {
+    readonly source: string;
+    readonly digest: Digest | undefined;
+    /** Expired TUF metadata accepted under `allowExpiredMetadataUnsafe`: a deviation the record must show. */
+    readonly expiredMetadataAccepted?: readonly { readonly role: string; readonly version: number; readonly expires: string }[];
+  };
   readonly signatures: readonly SignatureOutcome[];
   /** Distinct verified signatures (log entries counted once). */
   readonly verifiedSignatures: number;

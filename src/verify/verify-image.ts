@@ -19,7 +19,7 @@ import {
 } from '../reference/index.ts';
 import { type CredentialSource, RegistryClient, dockerConfigCredentials } from '../registry/index.ts';
 import type { ContentStore } from '../registry/types.ts';
-import { type TrustRoot, type TrustSource, emptyTrustRoot, tufTrustRoot } from '../trust-root/index.ts';
+import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot } from '../trust-root/index.ts';
 import { VERSION } from '../version.ts';
 import { mapConcurrent } from './concurrency.ts';
 import { type Purpose, verifyBundleSignature } from './bundle-signature.ts';
@@ -222,7 +222,11 @@ export class ImageVerifier {
       purpose: this.purpose,
       policy: summarisePolicy(this.policy),
       discovery,
-      trustRoot: { source: this.trust.source, digest: this.trust.digest },
+      trustRoot: {
+        source: this.trust.source,
+        digest: this.trust.digest,
+        ...(this.trust.expiredMetadataAccepted === undefined || this.trust.expiredMetadataAccepted.length === 0 ? {} : { expiredMetadataAccepted: this.trust.expiredMetadataAccepted }),
+      },
       signatures,
       verifiedSignatures,
       verifiedAt: new Date().toISOString(),
@@ -231,7 +235,7 @@ export class ImageVerifier {
   }
 }
 
-/** One-shot convenience: compile, load trust, verify. */
+/** One-shot convenience: compile, load trust, verify. Default trust: the source `trust init` configured, else public good. */
 export async function verifyImage(reference: string, policy: PolicyInput | Policy, options: VerifyOptions = {}): Promise<VerificationResult> {
   return (await ImageVerifier.create(policy, options)).verify(reference);
 }
@@ -242,7 +246,7 @@ export async function verifyImage(reference: string, policy: PolicyInput | Polic
  */
 async function loadTrust(policy: Policy, source: TrustSource | undefined): Promise<TrustRoot> {
   if (source === undefined && policy.mode === 'key' && !policy.requireTlog) return emptyTrustRoot();
-  return (source ?? tufTrustRoot()).load();
+  return (source ?? configuredTrustSource()).load();
 }
 
 /**

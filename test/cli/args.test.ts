@@ -36,6 +36,7 @@ describe('parseCommand', () => {
       signatureRepository: undefined,
       platform: undefined,
       predicateType: undefined,
+      allowExpiredTrustMetadata: false,
       output: 'json',
     });
   });

@@ -1,104 +1,118 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { tufTrustRoot } from '../../src/trust-root/index.ts';
-import { describeInterop, interopAvailable, interopPath } from '../helpers/interop.ts';
+import { trustSourceFrom, tufTrustRoot } from '../../src/trust-root/index.ts';
+import { describeInterop, interopAvailable } from '../helpers/interop.ts';
+import {
+  PUBLIC_GOOD_BEFORE_EXPIRY,
+  PUBLIC_GOOD_ROOT_V1,
+  PUBLIC_GOOD_TIMESTAMP_EXPIRES,
+  ROOT_SIGNING,
+  type ServedRepository,
+  publicGoodRepositoryFiles,
+  serveRepository,
+  writeFiles,
+} from '../helpers/tuf/index.ts';
 
 /**
- * The public-good TUF repository (interop README §4), served from loopback as
- * a mirror, read through @sigstore/tuf. Its timestamp expires 2026-08-28, so
- * the clock is fixed before that; after it, the stale metadata is refused.
+ * The real public-good TUF repository (interop README §4), as a loopback
+ * mirror and as a directory, through our TUF client. Its timestamp expired on
+ * 2026-08-28 and root version 15 on 2026-11-20: refused as expired today,
+ * accepted with a clock before 2026-08-28.
  */
-const ROOT_SIGNING = () => interopPath('root-signing');
-const BEFORE_EXPIRY = new Date('2026-08-22T00:00:00Z');
-const AFTER_EXPIRY = new Date('2026-09-01T00:00:00Z');
+const AFTER_TIMESTAMP_EXPIRY = new Date('2026-09-01T00:00:00Z');
+const trustedRootDigest = (): string => `sha256:${createHash('sha256').update(readFileSync(join(ROOT_SIGNING(), 'targets', 'trusted_root.json'))).digest('hex')}`;
 
-function mirrorFiles(): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const meta = (f: string) => readFileSync(join(ROOT_SIGNING(), 'metadata', f));
-  for (const name of readdirSync(join(ROOT_SIGNING(), 'metadata', 'root_history'))) {
-    files.set(`/${name}`, readFileSync(join(ROOT_SIGNING(), 'metadata', 'root_history', name)));
-  }
-  files.set('/timestamp.json', meta('timestamp.json'));
-  files.set('/165.snapshot.json', meta('snapshot.json'));
-  files.set('/14.targets.json', meta('targets.json'));
-  for (const name of readdirSync(join(ROOT_SIGNING(), 'targets'))) {
-    const bytes = readFileSync(join(ROOT_SIGNING(), 'targets', name));
-    files.set(`/targets/${createHash('sha256').update(bytes).digest('hex')}.${name}`, bytes);
-  }
-  return files;
-}
-
-let server: Server;
-let mirrorUrl: string;
-let requests: string[] = [];
+let work: string;
+let served: ServedRepository;
 let files = new Map<string, Buffer>();
-let cacheDir: string;
 
 beforeAll(async () => {
   if (!interopAvailable) return;
-  files = mirrorFiles();
-  server = createServer((req, res) => {
-    requests.push(req.url ?? '');
-    const body = files.get(req.url ?? '');
-    res.writeHead(body === undefined ? 404 : 200).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  mirrorUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  cacheDir = await mkdtemp(join(tmpdir(), 'sigverify-tuf-'));
+  work = await mkdtemp(join(tmpdir(), 'sigverify-tuf-pg-'));
+  files = publicGoodRepositoryFiles();
+  await writeFiles(join(work, 'repository'), files);
+  served = await serveRepository({ files: () => files });
 });
 
 afterAll(async () => {
   if (!interopAvailable) return;
-  await new Promise((resolve) => server.close(resolve));
-  await rm(cacheDir, { recursive: true, force: true });
+  await served.close();
+  await rm(work, { recursive: true, force: true });
 });
 
 afterEach(() => {
   vi.useRealTimers();
-  requests = [];
+  served.requests.splice(0);
 });
 
-describeInterop('public-good TUF repository through @sigstore/tuf', () => {
+const directory = (cache: string, allowExpiredMetadataUnsafe = false) =>
+  trustSourceFrom({ source: 'tuf-directory', path: join(work, 'repository'), root: PUBLIC_GOOD_ROOT_V1(), cacheDir: join(work, cache), ...(allowExpiredMetadataUnsafe ? { allowExpiredMetadataUnsafe } : {}) });
+
+describeInterop('public-good TUF repository served from a directory', () => {
+  it('is refused as expired at today\'s date', async () => {
+    await expect(directory('today').load()).rejects.toMatchObject({ code: 'TRUST_METADATA_EXPIRED', kind: 'unavailable' });
+  });
+
+  it('is accepted with a clock before 2026-08-28: root walked from version 1 to 15', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: PUBLIC_GOOD_BEFORE_EXPIRY });
+    const root = await directory('before').load();
+    expect(root.digest).toBe(trustedRootDigest());
+    expect(root.trustedRoot.tlogs.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('after 2026-08-28 the refusal names the timestamp and its expiry', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: AFTER_TIMESTAMP_EXPIRY });
+    await expect(directory('after').load()).rejects.toMatchObject({
+      code: 'TRUST_METADATA_EXPIRED',
+      details: { role: 'timestamp', version: 762, expires: PUBLIC_GOOD_TIMESTAMP_EXPIRES },
+    });
+  });
+
+  it('allowExpiredMetadataUnsafe accepts it, and records the expired timestamp', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: AFTER_TIMESTAMP_EXPIRY });
+    const root = await directory('unsafe', true).load();
+    expect(root.digest).toBe(trustedRootDigest());
+    expect(root.expiredMetadataAccepted).toEqual([{ role: 'timestamp', version: 762, expires: PUBLIC_GOOD_TIMESTAMP_EXPIRES }]);
+  });
+});
+
+describeInterop('public-good TUF repository served from loopback HTTP', () => {
   it('walks the root from version 1 to 15 and yields the signed trusted_root.json', async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: BEFORE_EXPIRY });
-    const source = tufTrustRoot({ mirrorUrl, rootPath: join(ROOT_SIGNING(), 'metadata', 'root_history', '1.root.json'), cachePath: cacheDir });
-    const root = await source.load();
-    const expected = createHash('sha256').update(readFileSync(join(ROOT_SIGNING(), 'targets', 'trusted_root.json'))).digest('hex');
-    expect(root.digest).toBe(`sha256:${expected}`);
-    expect(root.trustedRoot.tlogs.length).toBeGreaterThan(0);
-    expect(requests).toContain('/15.root.json');
+    vi.useFakeTimers({ toFake: ['Date'], now: PUBLIC_GOOD_BEFORE_EXPIRY });
+    const source = tufTrustRoot({ mirrorUrl: served.url, rootPath: PUBLIC_GOOD_ROOT_V1(), cachePath: join(work, 'http') });
+    expect((await source.load()).digest).toBe(trustedRootDigest());
+    expect(served.requests).toContain('/15.root.json');
   });
 
   it('makes no request at all while the cached metadata is fresh', async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: BEFORE_EXPIRY });
-    const root = await tufTrustRoot({ mirrorUrl, cachePath: cacheDir }).load();
-    expect(root.digest).toMatch(/^sha256:/);
-    expect(requests).toEqual([]);
+    vi.useFakeTimers({ toFake: ['Date'], now: PUBLIC_GOOD_BEFORE_EXPIRY });
+    const root = await tufTrustRoot({ mirrorUrl: served.url, cachePath: join(work, 'http') }).load();
+    expect(root.digest).toBe(trustedRootDigest());
+    expect(served.requests).toEqual([]);
   });
 
-  it('refuses expired metadata (the real timestamp expired 2026-08-28) with TRUST_ROOT_UNAVAILABLE', async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: AFTER_EXPIRY });
-    await expect(tufTrustRoot({ mirrorUrl, cachePath: cacheDir }).load()).rejects.toMatchObject({ code: 'TRUST_ROOT_UNAVAILABLE' });
+  it('refuses the cache once the timestamp has expired and the mirror has nothing newer', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: AFTER_TIMESTAMP_EXPIRY });
+    await expect(tufTrustRoot({ mirrorUrl: served.url, cachePath: join(work, 'http') }).load()).rejects.toMatchObject({
+      code: 'TRUST_METADATA_EXPIRED',
+      details: { role: 'timestamp', expires: PUBLIC_GOOD_TIMESTAMP_EXPIRES },
+    });
   });
 
   it('refuses a target whose bytes differ from the signed targets metadata', async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: BEFORE_EXPIRY });
-    const fresh = await mkdtemp(join(tmpdir(), 'sigverify-tuf-'));
+    vi.useFakeTimers({ toFake: ['Date'], now: PUBLIC_GOOD_BEFORE_EXPIRY });
     const key = [...files.keys()].find((k) => k.endsWith('.trusted_root.json')) as string;
     const original = files.get(key) as Buffer;
-    files.set(key, Buffer.concat([original, Buffer.from(' ')]));
+    files.set(key, Buffer.concat([original.subarray(0, -1), Buffer.from(' ')]));
     try {
-      const source = tufTrustRoot({ mirrorUrl, rootPath: join(ROOT_SIGNING(), 'metadata', 'root.json'), cachePath: fresh });
-      await expect(source.load()).rejects.toMatchObject({ code: 'TRUST_ROOT_UNAVAILABLE' });
+      const source = tufTrustRoot({ mirrorUrl: served.url, rootPath: join(ROOT_SIGNING(), 'metadata', 'root.json'), cachePath: join(work, 'tampered') });
+      await expect(source.load()).rejects.toMatchObject({ code: 'TRUST_TARGET_MISMATCH' });
     } finally {
       files.set(key, original);
-      await rm(fresh, { recursive: true, force: true });
     }
   });
 });
