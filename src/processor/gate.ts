@@ -5,7 +5,7 @@ import { SigverifyError, isSigverifyError } from '../errors.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { type Digest, parseReference, pinnedReference, repositoryName } from '../reference/index.ts';
 import { type CredentialSource, dockerConfigCredentials } from '../registry/index.ts';
-import { type TrustRoot, type TrustSource, emptyTrustRoot, tufTrustRoot } from '../trust-root/index.ts';
+import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot } from '../trust-root/index.ts';
 import { mapConcurrent } from '../verify/concurrency.ts';
 import { ImageVerifier, type VerificationResult, type VerifyOptions } from '../verify/index.ts';
 import { VERSION } from '../version.ts';
@@ -13,7 +13,7 @@ import { CompiledModule, type ModuleLoadOptions, compileModulePolicy, parseProce
 import { type ResolveOptions, resolveDigest } from './resolve.ts';
 
 export interface GateOptions {
-  /** Overrides every module's `trust`; default the module's, else public-good TUF. */
+  /** Overrides every module's `trust`; default the module's, else the source `trust init` configured, else public-good TUF. */
   readonly trust?: TrustSource;
   /** Registry credentials; default the Docker config. */
   readonly credentials?: CredentialSource;
@@ -170,7 +170,8 @@ export class ModuleGate {
     if (policy === undefined) throw new TypeError('a module that requires a signature has a policy');
     // Key mode without the log needs no Sigstore trust at all (cosign#4550), unless a source is configured.
     const configured = this.#options.trust ?? compiled.trust;
-    const source = configured ?? (policy.mode === 'key' && !policy.requireTlog ? undefined : tufTrustRoot());
+    // Otherwise the source `sigverify trust init` configured, else public-good TUF.
+    const source = configured ?? (policy.mode === 'key' && !policy.requireTlog ? undefined : configuredTrustSource());
     const policyDigest = compiled.policyDigest(source);
     const now = this.#clock();
     const memo = this.#verifiers.get(policyDigest);
