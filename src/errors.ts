@@ -50,6 +50,10 @@ export const ERROR_CODES = {
   TRUST_METADATA_INVALID: 'unavailable',
   /** A TUF target (trusted_root.json) whose length or hashes differ from the signed targets metadata, or that it does not list (§5.7.3). */
   TRUST_TARGET_MISMATCH: 'unavailable',
+  /** `sigverify qualify`: the qualification kit shipped with sigverify (fixtures/) is missing or damaged, so no qualification is possible. */
+  QUALIFICATION_KIT_INVALID: 'unavailable',
+  /** `sigverify qualify`: the report could not be written (the directory cannot be created, or a file cannot be written). */
+  QUALIFICATION_REPORT_UNWRITABLE: 'unavailable',
 
   // rejected: a definite "not verified"
   IMAGE_NOT_FOUND: 'rejected',

@@ -110,3 +110,21 @@ export {
   summarizeAuditLog,
   verifyAuditLog,
 } from './audit/index.ts';
+export {
+  DEFAULT_KIT_DIRECTORY,
+  PROTOCOL as QUALIFICATION_PROTOCOL,
+  QUALIFICATION_REPORT_MEDIA_TYPE,
+  type QualificationCaseResult,
+  type QualificationExpectation,
+  type QualificationObservation,
+  type QualificationOptions,
+  type QualificationOutcome,
+  type QualificationReport,
+  type WrittenReport,
+  defaultReportDirectory,
+  describeExpectation,
+  describeObservation,
+  renderQualificationHtml,
+  runQualification,
+  writeQualificationReport,
+} from './qualify/index.ts';

@@ -16,6 +16,7 @@ import { HELP, type VerifyBundleCommand, type VerifyCommand, parseCommand } from
 import { AUDIT_HELP, runAudit } from './audit.ts';
 import { doctorMain } from './doctor.ts';
 import { PROCESSOR_HELP, runCheckConfig, runCheckModule } from './processor.ts';
+import { QUALIFY_HELP, runQualify } from './qualify.ts';
 import { runTrust } from './trust.ts';
 import { TRUST_HELP } from './trust-args.ts';
 
@@ -35,6 +36,7 @@ const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: Io) => 
   'check-module': runCheckModule,
   'check-config': runCheckConfig,
   audit: runAudit,
+  qualify: runQualify,
 };
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -47,7 +49,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return reportError(error, io, undefined, 'text');
   }
   if (command.command === 'help') {
-    io.stdout(`${HELP}\n${TRUST_HELP}\n${PROCESSOR_HELP}\n${AUDIT_HELP}`);
+    io.stdout(`${HELP}\n${TRUST_HELP}\n${PROCESSOR_HELP}\n${AUDIT_HELP}\n${QUALIFY_HELP}`);
     return EXIT.verified;
   }
   if (command.command === 'doctor') return doctorMain(command, io);

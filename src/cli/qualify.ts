@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import {
+  type QualificationCaseResult,
+  type QualificationReport,
+  SigverifyError,
+  defaultReportDirectory,
+  describeExpectation,
+  describeObservation,
+  isSigverifyError,
+  runQualification,
+  writeQualificationReport,
+} from '../index.ts';
+import { type Io, table } from './processor.ts';
+
+/**
+ * `sigverify qualify`: operational qualification on this machine. Runs the
+ * protocol (`src/qualify/`) offline against the qualification kit shipped
+ * with sigverify, writes report.json and report.html, and prints one line per
+ * case and the summary (or, with `--output json`, the report). Exit 0 only
+ * when every case behaved as expected, 1 when one did not, 2 on usage errors,
+ * 3 when the protocol could not run or the report could not be written.
+ */
+export const QUALIFY_HELP = `  sigverify qualify [--output-dir DIR] [--output json]
+                                      operational qualification: run the OQ protocol on this machine, offline
+                                      (signed fixture images served on 127.0.0.1, private test Sigstore), and
+                                      write report.json and report.html (printable) to DIR (default
+                                      ./sigverify-qualification-<time>/); exit 0 only if every case passes
+`;
+
+const EXIT = { passed: 0, failed: 1, usage: 2, undecided: 3 } as const;
+
+const OPTIONS = {
+  'output-dir': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function runQualify(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true });
+    } catch (cause) {
+      throw new SigverifyError('USAGE', (cause as Error).message, { cause });
+    }
+    const { values } = parsed;
+    if (values.help === true) {
+      io.stdout(QUALIFY_HELP);
+      return EXIT.passed;
+    }
+    const output = values.output ?? 'text';
+    if (output !== 'text' && output !== 'json') throw new SigverifyError('USAGE', `--output must be text or json, not "${output}"`);
+    if (values['output-dir'] === '') throw new SigverifyError('USAGE', '--output-dir needs a directory');
+
+    const report = await runQualification();
+    const written = await writeQualificationReport(report, values['output-dir'] ?? defaultReportDirectory(report.date));
+    io.stdout(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    io.stderr(`Qualification report: ${written.json}\n                      ${written.html}\n`);
+    return report.passed ? EXIT.passed : EXIT.failed;
+  } catch (error) {
+    const code = isSigverifyError(error) ? error.code : 'INTERNAL_ERROR';
+    io.stderr(`sigverify qualify: [${code}] ${error instanceof Error ? error.message : String(error)}\n`);
+    if (isSigverifyError(error) && error.kind === 'usage') {
+      io.stderr('Run "sigverify qualify --help" for usage.\n');
+      return EXIT.usage;
+    }
+    return isSigverifyError(error) && error.kind === 'rejected' ? EXIT.failed : EXIT.undecided;
+  }
+}
+
+/** One line per case (PASS/FAIL, id, title, what was observed, duration; a failure also says what was expected), then the summary. */
+function formatReport(report: QualificationReport): string {
+  const line = (c: QualificationCaseResult): string[] => [
+    c.passed ? 'PASS' : 'FAIL',
+    c.id,
+    c.title,
+    `${c.durationMs.toFixed(1)} ms`,
+    `${describeObservation(c.observation)}${c.passed ? '' : `; expected ${describeExpectation(c.expectation)}: ${c.observation.message}`}`,
+  ];
+  const { total, passed, failed } = report.summary;
+  const verdict = report.passed ? 'PASSED' : 'FAILED';
+  return `${table(report.cases.map(line))}Operational qualification ${verdict}: ${passed} of ${total} cases passed${failed === 0 ? '' : `, ${failed} failed`} (sigverify ${report.versions.sigverify}, Node.js ${report.versions.node}, @sigstore/verify ${report.versions['@sigstore/verify']}, host ${report.host})\n`;
+}
