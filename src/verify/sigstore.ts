@@ -1,5 +1,6 @@
 import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
-import { PolicyError, type SignedEntity, Verifier, VerificationError, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { PolicyError, type SignedEntity, type TrustMaterial, Verifier, VerificationError, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { memoizeCertificate } from './memo-certificates.ts';
 import type { KeyObject } from 'node:crypto';
 import { type RejectionCode, SignatureRejected } from '../errors.ts';
 import type { Policy } from '../policy/index.ts';
@@ -18,13 +19,19 @@ import type { TrustRoot } from '../trust-root/index.ts';
 export function createSigstoreVerifier(trust: TrustRoot, policy: Policy): Verifier {
   const tlogThreshold = policy.requireTlog ? 1 : 0;
   if (policy.mode === 'key') {
-    const material = toTrustMaterial(trust.trustedRoot, keyFinder(policy.publicKey));
+    const material = memoized(toTrustMaterial(trust.trustedRoot, keyFinder(policy.publicKey)));
     return new Verifier(material, { tlogThreshold, ctlogThreshold: 0, timestampThreshold: 0 });
   }
   // A private CA without a CT log (a BYO PKI, a small private Fulcio) cannot
   // produce SCTs (pitfall 5); the trust root says whether CT is part of trust.
   const ctlogThreshold = trust.trustedRoot.ctlogs.length > 0 ? 1 : 0;
-  return new Verifier(toTrustMaterial(trust.trustedRoot), { tlogThreshold, ctlogThreshold, timestampThreshold: 1 });
+  return new Verifier(memoized(toTrustMaterial(trust.trustedRoot)), { tlogThreshold, ctlogThreshold, timestampThreshold: 1 });
+}
+
+/** The CA and TSA certificates are checked against each other for every signature: remember the answers. */
+function memoized(material: TrustMaterial): TrustMaterial {
+  for (const authority of [...material.certificateAuthorities, ...material.timestampAuthorities]) authority.certChain.forEach(memoizeCertificate);
+  return material;
 }
 
 /**
@@ -65,6 +72,7 @@ export function verifyEntity(verifier: Verifier, entity: () => SignedEntity): vo
   let built: SignedEntity;
   try {
     built = entity();
+    if (built.key.$case === 'certificate') memoizeCertificate(built.key.certificate);
   } catch (cause) {
     throw new SigstoreRejected('BUNDLE_INVALID', 'BUNDLE_INVALID', `signature does not form a valid Sigstore bundle: ${(cause as Error).message}`, cause);
   }
