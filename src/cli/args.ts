@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SigverifyError } from '../index.ts';
+import { SigverifyError } from '../errors.ts';
 import { predicateTypeOf } from '../cosign/predicate-types.ts';
-import { type DoctorCommand, parseDoctor } from './doctor.ts';
-import type { PolicyInput } from '../index.ts';
+import type { PolicyInput } from '../policy/index.ts';
 
 /**
  * `sigverify verify` arguments, with cosign's flag names (cosign
@@ -42,7 +41,7 @@ export interface VerifyBundleCommand {
   readonly tufCache: string | undefined;
 }
 
-export type Command = VerifyCommand | VerifyBundleCommand | DoctorCommand | { readonly command: 'help' } | { readonly command: 'version' };
+export type Command = VerifyCommand | VerifyBundleCommand | { readonly command: 'help' } | { readonly command: 'version' };
 
 const VERIFY_OPTIONS = {
   'certificate-identity': { type: 'string' },
@@ -137,7 +136,6 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (command === 'version' || command === '--version') return { command: 'version' };
   if (command === 'verify' || command === 'verify-attestation') return parseVerify(command, rest, env);
   if (command === 'verify-bundle') return parseVerifyBundle(rest);
-  if (command === 'doctor') return parseDoctor(rest);
   throw usage(`unknown command "${command}" (try: sigverify help)`);
 }
 

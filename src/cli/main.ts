@@ -1,24 +1,13 @@
 import { readCapped, readFileCapped } from '../io/read-capped.ts';
-import {
-  DEFAULT_LIMITS,
-  type SignatureOutcome,
-  SigverifyError,
-  type TrustSource,
-  VERSION,
-  type VerificationResult,
-  certificateAuthorityTrust,
-  trustedRootFile,
-  configuredTrustSource,
-  verifyBundleFile,
-  verifyImage,
-} from '../index.ts';
+// The public API's own modules (the symbols src/index.ts re-exports), not the
+// index itself: a cold `verify` should load verification, not the processor,
+// audit and qualification code. Other commands are loaded when they run.
+import { SigverifyError } from '../errors.ts';
+import { DEFAULT_LIMITS } from '../limits.ts';
+import { type TrustSource, certificateAuthorityTrust, configuredTrustSource, trustedRootFile } from '../trust-root/index.ts';
+import { type SignatureOutcome, type VerificationResult, verifyBundleFile, verifyImage } from '../verify/index.ts';
+import { VERSION } from '../version.ts';
 import { HELP, type VerifyBundleCommand, type VerifyCommand, parseCommand } from './args.ts';
-import { AUDIT_HELP, runAudit } from './audit.ts';
-import { doctorMain } from './doctor.ts';
-import { PROCESSOR_HELP, runCheckConfig, runCheckModule } from './processor.ts';
-import { QUALIFY_HELP, runQualify } from './qualify.ts';
-import { runTrust } from './trust.ts';
-import { TRUST_HELP } from './trust-args.ts';
 
 /** Exit codes (stable, documented in the README). */
 export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
@@ -32,12 +21,27 @@ const processIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => p
 
 /** Commands with their own argument parsing, by name (argv after the name). */
 const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: Io) => Promise<number>>> = {
-  trust: runTrust,
-  'check-module': runCheckModule,
-  'check-config': runCheckConfig,
-  audit: runAudit,
-  qualify: runQualify,
+  trust: async (argv, io) => (await import('./trust.ts')).runTrust(argv, io),
+  'check-module': async (argv, io) => (await import('./processor.ts')).runCheckModule(argv, io),
+  'check-config': async (argv, io) => (await import('./processor.ts')).runCheckConfig(argv, io),
+  audit: async (argv, io) => (await import('./audit.ts')).runAudit(argv, io),
+  qualify: async (argv, io) => (await import('./qualify.ts')).runQualify(argv, io),
+  doctor: async (argv, io) => {
+    const { doctorMain, parseDoctor } = await import('./doctor.ts');
+    let command;
+    try {
+      command = parseDoctor(argv);
+    } catch (error) {
+      return reportError(error, io, undefined, 'text');
+    }
+    return doctorMain(command, io);
+  },
 };
+
+async function fullHelp(): Promise<string> {
+  const [trust, processor, audit, qualify] = await Promise.all([import('./trust-args.ts'), import('./processor.ts'), import('./audit.ts'), import('./qualify.ts')]);
+  return `${HELP}\n${trust.TRUST_HELP}\n${processor.PROCESSOR_HELP}\n${audit.AUDIT_HELP}\n${qualify.QUALIFY_HELP}`;
+}
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const sub = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
@@ -49,10 +53,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return reportError(error, io, undefined, 'text');
   }
   if (command.command === 'help') {
-    io.stdout(`${HELP}\n${TRUST_HELP}\n${PROCESSOR_HELP}\n${AUDIT_HELP}\n${QUALIFY_HELP}`);
+    io.stdout(await fullHelp());
     return EXIT.verified;
   }
-  if (command.command === 'doctor') return doctorMain(command, io);
   if (command.command === 'version') {
     io.stdout(`sigverify ${VERSION}\n`);
     return EXIT.verified;
