@@ -17,6 +17,9 @@ const BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle';
 /** Annotation cosign and @sigstore/oci put on a bundle referrer (cosign-formats §2.3, §2.5). */
 const PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 
+/** Referrer manifests fetched at once. */
+const REFERRER_CONCURRENCY = 8;
+
 /** Where the list of referrers came from. */
 export type ReferrersSource =
   /** The registry's referrers API (distribution-spec v1.1 "Listing Referrers"). */
@@ -78,22 +81,24 @@ export async function discoverBundles(store: ContentStore, imageDigest: Digest, 
   const skipped: SkippedReferrer[] = listing.unusable === undefined ? [] : [listing.unusable];
   const candidates: BundleCandidate[] = [];
   // The same manifest listed twice (a repeated page, a sloppy fallback index) is one piece of evidence.
-  const seen = new Set<Digest>();
-  for (const entry of listing.entries) {
-    if (seen.has(entry.digest)) continue;
-    seen.add(entry.digest);
-    const examined = await examineReferrer(store, imageDigest, entry, limits);
-    if ('code' in examined) {
-      skipped.push(examined);
-      continue;
+  const unique = [...new Map(listing.entries.map((e) => [e.digest, e])).values()];
+  // Referrer manifests are independent fetches: examine a batch at a time,
+  // keep the listing's order, and stop at the cap instead of fetching on.
+  for (let start = 0; start < unique.length; start += REFERRER_CONCURRENCY) {
+    const batch = unique.slice(start, start + REFERRER_CONCURRENCY);
+    for (const result of await Promise.all(batch.map((entry) => examineReferrer(store, imageDigest, entry, limits)))) {
+      if ('code' in result) {
+        skipped.push(result);
+        continue;
+      }
+      // Beyond the cap we refuse rather than silently evaluate a subset.
+      if (candidates.length >= limits.maxReferrers) {
+        throw new SigverifyError('LIMIT_EXCEEDED', `${store.description}@${imageDigest} has more than ${limits.maxReferrers} Sigstore bundle referrers`, {
+          details: { digest: imageDigest, limit: limits.maxReferrers },
+        });
+      }
+      candidates.push(result);
     }
-    // Beyond the cap we refuse rather than silently evaluate a subset.
-    if (candidates.length >= limits.maxReferrers) {
-      throw new SigverifyError('LIMIT_EXCEEDED', `${store.description}@${imageDigest} has more than ${limits.maxReferrers} Sigstore bundle referrers`, {
-        details: { digest: imageDigest, limit: limits.maxReferrers },
-      });
-    }
-    candidates.push(examined);
   }
   return { candidates, source: listing.source, skipped };
 }

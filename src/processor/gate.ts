@@ -6,7 +6,7 @@ import { type Limits, resolveLimits } from '../limits.ts';
 import { type Digest, parseReference, pinnedReference, repositoryName } from '../reference/index.ts';
 import { type CredentialSource, dockerConfigCredentials } from '../registry/index.ts';
 import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot } from '../trust-root/index.ts';
-import { mapConcurrent } from '../verify/concurrency.ts';
+import { mapConcurrent } from '../io/concurrency.ts';
 import { ImageVerifier, type VerificationResult, type VerifyOptions } from '../verify/index.ts';
 import { VERSION } from '../version.ts';
 import { CompiledModule, type ModuleLoadOptions, compileModulePolicy, parseProcessorConfig, stringMember } from './module-policy.ts';

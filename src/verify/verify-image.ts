@@ -21,7 +21,7 @@ import { type CredentialSource, RegistryClient, dockerConfigCredentials } from '
 import type { ContentStore } from '../registry/types.ts';
 import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot } from '../trust-root/index.ts';
 import { VERSION } from '../version.ts';
-import { mapConcurrent } from './concurrency.ts';
+import { mapConcurrent } from '../io/concurrency.ts';
 import { type Purpose, verifyBundleSignature } from './bundle-signature.ts';
 import { verifyLegacySignature } from './legacy-signature.ts';
 import { type DiscoverySummary, type MatcherSummary, type PolicySummary, RESULT_MEDIA_TYPE, type SignatureOutcome, type VerificationResult } from './result.ts';
