@@ -20,7 +20,30 @@ export function parseJson<T extends z.ZodType>(
   } catch (cause) {
     throw fail('not valid UTF-8 JSON', cause);
   }
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) throw fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
   return parseValue(schema, value, fail);
+}
+
+/**
+ * Deepest nesting of arrays and objects accepted. JSON.parse copes with any
+ * depth, but what it returns may reach the result (an attestation's
+ * statement), and JSON.stringify and canonical JSON recurse: 100,000 nested
+ * arrays in a signed predicate made the result unserialisable, a RangeError
+ * outside our typed errors (test/adversarial/content-lies.test.ts, "deeply
+ * nested JSON"). Real manifests, payloads and statements nest a few levels.
+ */
+const MAX_JSON_DEPTH = 512;
+
+/** Whether `value` holds arrays or objects more than `max` levels deep (iterative: no recursion on hostile input). */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item as Record<string, unknown>)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 export function parseValue<T extends z.ZodType>(schema: T, value: unknown, fail: JsonFailure): z.output<T> {

@@ -279,7 +279,11 @@ export class RegistryClient implements ContentStore {
       authorization === undefined ? { ...request, url } : { ...request, url, authorization };
     let authorization = await this.#auth.authorization(request.what);
     let response = await send(withAuth(authorization), this.#http);
-    if (response.status === 401) {
+    // Only this registry's own challenge is answered. A 401 from another origin
+    // that a redirect led to (storage, or a hostile host) names a realm that
+    // origin chose: answering it would send this registry's credentials there
+    // (test/adversarial/protocol-abuse.test.ts, "401 Bearer with its own realm").
+    if (response.status === 401 && response.url.origin === this.#baseUrl.origin) {
       authorization = await this.#auth.respond(response.headers.get('www-authenticate'), authorization, request.what);
       response = await send(withAuth(authorization), this.#http);
     }

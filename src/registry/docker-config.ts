@@ -60,8 +60,10 @@ function parseDockerConfig(text: string, path: string): DockerConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (cause) {
-    throw configInvalid(path, 'not valid JSON', cause);
+  } catch {
+    // No cause: V8's SyntaxError quotes the text around the error, which here
+    // may be a password (test/adversarial/secrets.test.ts, "unquoted password").
+    throw configInvalid(path, 'not valid JSON');
   }
   const parsed = DockerConfigSchema.safeParse(json);
   if (!parsed.success) {
@@ -224,6 +226,11 @@ async function runCredentialHelper(
     // A helper may exit without reading stdin; the resulting EPIPE is not our failure.
     child.stdin.on('error', () => undefined);
     child.stdin.end(serverUrl);
+  }).catch((error: unknown) => {
+    // spawn throws (rather than emitting 'error') for some failures, such as a
+    // helper name too long for the system (ENAMETOOLONG). Found by the fuzz
+    // suite (test/fuzz/registry.test.ts): the raw Error escaped untyped.
+    throw error instanceof SigverifyError ? error : failed('cannot be run', error);
   });
 
   if (code !== 0) {

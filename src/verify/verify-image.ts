@@ -109,7 +109,7 @@ export class ImageVerifier {
     const store = this.#openStore(ref, signal);
 
     // 1. Resolve: the digest of the bytes received is the image identity (never a header).
-    const image = await resolveImage(store, ref, reference);
+    const image = await resolveImage(store, ref, reference, this.#limits);
     if (this.#options.platform === undefined) return this.verifySignaturesOf(store, ref, reference, image, signal);
     return this.#verifyPlatform(store, ref, reference, image, parsePlatform(this.#options.platform), signal);
   }
@@ -136,7 +136,7 @@ export class ImageVerifier {
       return { ...result, pinnedReference: pinnedReference(ref, child.digest), platform: { ...run, signed: 'index' } };
     } catch (indexError) {
       if (!isSigverifyError(indexError) || indexError.kind !== 'rejected') throw indexError;
-      const childImage = await resolveImage(store, { ...ref, digest: child.digest }, reference);
+      const childImage = await resolveImage(store, { ...ref, digest: child.digest }, reference, this.#limits);
       const result = await this.verifySignaturesOf(store, ref, reference, childImage, signal);
       return { ...result, platform: { ...run, signed: 'child' } };
     }
@@ -254,13 +254,14 @@ async function loadTrust(policy: Policy, source: TrustSource | undefined): Promi
  * checked against the bytes by the store. A multi-arch tag resolves to the
  * index digest, which is what cosign signs (cosign-formats §1.1, §4.7).
  */
-async function resolveImage(store: ContentStore, ref: ImageReference, reference: string): Promise<ResolvedImage> {
+async function resolveImage(store: ContentStore, ref: ImageReference, reference: string, limits: Limits): Promise<ResolvedImage> {
   const wanted = ref.digest ?? ref.tag ?? 'latest';
   const fetched = await store.getManifest(wanted);
   if (fetched === undefined) {
     throw new SigverifyError('IMAGE_NOT_FOUND', `image ${formatReference(ref)} not found in ${store.description}`, { details: { reference, ...(isDigest(wanted) ? { digest: wanted } : {}) } });
   }
-  const manifest = parseManifest(fetched.bytes, `${store.description}@${fetched.digest}`);
+  // The caller's caps, not the defaults (test/adversarial/content-lies.test.ts, "caps the caller configured").
+  const manifest = parseManifest(fetched.bytes, `${store.description}@${fetched.digest}`, limits);
   return { digest: fetched.digest, kind: manifest.kind, bytes: fetched.bytes, manifest };
 }
 
