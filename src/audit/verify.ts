@@ -83,7 +83,17 @@ export async function verifyAuditLog(path: string, options: AuditVerifyOptions =
       return fail('NOT_A_RECORD', `not an audit record (${issue === undefined ? '' : `${issue.path.join('.') || '(root)'}: ${issue.message}`})`, line.number);
     }
     const record = parsed.data;
-    if (recordHash(value as Record<string, unknown>) !== record.hash) return fail('HASH_MISMATCH', 'the record does not match its hash: it was edited', line.number);
+    // A member the schema passes through may have no canonical form (`1e999`
+    // parses to Infinity; deep nesting overflows the stack): sigverify never
+    // wrote such a line. Found by the fuzz suite (test/fuzz/audit.test.ts): the
+    // TypeError or RangeError escaped `audit verify`.
+    let hash: string;
+    try {
+      hash = recordHash(value as Record<string, unknown>);
+    } catch {
+      return fail('NOT_A_RECORD', 'not an audit record (a member has no canonical JSON form)', line.number);
+    }
+    if (hash !== record.hash) return fail('HASH_MISMATCH', 'the record does not match its hash: it was edited', line.number);
     if (record.prev !== prevLine) {
       return fail('PREV_MISMATCH', line.number === 1
         ? 'the first record does not start the chain: records before it were removed'

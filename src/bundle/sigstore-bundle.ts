@@ -22,11 +22,21 @@ export function parseBundle(bytes: Uint8Array): { bundle: Bundle; json: Serializ
   } catch (cause) {
     throw new SignatureRejected('BUNDLE_INVALID', 'Sigstore bundle is not JSON', { cause });
   }
+  let bundle: Bundle;
   try {
-    return { bundle: bundleFromJSON(json), json };
+    bundle = bundleFromJSON(json);
   } catch (cause) {
     throw new SignatureRejected('BUNDLE_INVALID', `not a valid Sigstore bundle: ${(cause as Error).message}`, { cause });
   }
+  // bundleFromJSON reads a missing or non-array `tlogEntries` as none; the
+  // JSON we keep must say the same. protobuf JSON omits an empty repeated
+  // field (Go's protojson does), so absent is none; anything else but an array
+  // is malformed. Found by the fuzz suite (test/fuzz/bundle.test.ts): either
+  // made dedupeTlogEntries throw a TypeError instead of a typed refusal.
+  const tlogEntries: unknown = json.verificationMaterial.tlogEntries;
+  if (tlogEntries === undefined) json = { ...json, verificationMaterial: { ...json.verificationMaterial, tlogEntries: [] } };
+  else if (!Array.isArray(tlogEntries)) throw new SignatureRejected('BUNDLE_INVALID', 'not a valid Sigstore bundle: verificationMaterial.tlogEntries is not an array');
+  return { bundle, json };
 }
 
 /** The leaf certificate of a bundle (v0.3 `certificate`, or the first of an older `x509CertificateChain`). */

@@ -70,6 +70,10 @@ function fromV2(verifier: z.output<typeof V2Verifier>): { certificateDer?: Buffe
 
 /** Parses the canonicalized body (base64) of a tlog entry into its signer material. */
 export function tlogVerifier(bodyBase64: string): TlogVerifier {
+  // Bundle JSON may omit the body (protobuf JSON leaves out empty bytes, and
+  // bundleFromJSON accepts that), or hold a non-string there. Found by the fuzz
+  // suite (test/fuzz/bundle.test.ts): Buffer.from(undefined) threw a TypeError.
+  if (typeof bodyBase64 !== 'string') throw invalid('canonicalized body is not a base64 string');
   const bytes = Buffer.from(bodyBase64, 'base64');
   const { kind, apiVersion } = parseJson(Kind, bytes, invalid);
   const head = { kind, apiVersion };

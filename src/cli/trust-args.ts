@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { SigverifyError } from '../index.ts';
+import { checkArgumentSizes } from './args.ts';
 
 /**
  * `sigverify trust …` arguments. Every subcommand takes `--cache DIR` (the
@@ -42,6 +43,8 @@ function usage(message: string): SigverifyError {
 
 /** `argv`: the arguments after `trust` (a leading `trust` is tolerated). */
 export function parseTrustCommand(argv: readonly string[]): TrustCommand {
+  // Bounds what util.parseArgs is given (it is quadratic in argv); found by the fuzz suite (test/fuzz/cli.test.ts).
+  checkArgumentSizes(argv);
   const args = argv[0] === 'trust' ? argv.slice(1) : [...argv];
   const [sub, ...rest] = args;
   if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') return { command: 'help' };
