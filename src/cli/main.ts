@@ -7,7 +7,7 @@ import { DEFAULT_LIMITS } from '../limits.ts';
 import { type TrustSource, certificateAuthorityTrust, configuredTrustSource, trustedRootFile } from '../trust-root/index.ts';
 import { type SignatureOutcome, type VerificationResult, verifyBundleFile, verifyImage } from '../verify/index.ts';
 import { VERSION } from '../version.ts';
-import { HELP, type VerifyBundleCommand, type VerifyCommand, parseCommand } from './args.ts';
+import { HELP, type VerifyBundleCommand, type VerifyCommand, checkArgumentSizes, parseCommand } from './args.ts';
 
 /** Exit codes (stable, documented in the README). */
 export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
@@ -45,7 +45,15 @@ async function fullHelp(): Promise<string> {
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   const sub = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
-  if (sub !== undefined) return sub(argv.slice(1), io);
+  if (sub !== undefined) {
+    // node's parseArgs is quadratic in argument size: bound it for every command.
+    try {
+      checkArgumentSizes(argv);
+    } catch (error) {
+      return reportError(error, io, undefined, 'text');
+    }
+    return sub(argv.slice(1), io);
+  }
   let command;
   try {
     command = parseCommand(argv);
