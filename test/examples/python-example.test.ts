@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModulePolicy, parseProcessorConfig } from '../../src/processor/index.ts';
-import { CLI } from '../helpers/cli.ts';
+import { CLI, type CliRun, runProcess } from '../helpers/cli.ts';
 import { FIXTURE_IDENTITY, FIXTURE_ISSUER, FIXTURE_LAYOUT, REPO_ROOT, TEST_TRUSTED_ROOT, fixtureDigest } from '../helpers/fixtures.ts';
 import { type RunningRegistry, startRegistry, unusedLoopbackAddress } from '../helpers/registry/docker-registry.ts';
 import { pushLayoutAll } from '../helpers/registry/push.ts';
@@ -41,27 +41,9 @@ except gate.ModuleVerificationError as e:
                                 "retryable": e.retryable, "signatures": e.signatures, "stderr": e.stderr}}))
 `;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** A clean environment, as test/helpers/cli.ts: no Docker credentials; no __pycache__ in examples/. */
-function runPython(args: readonly string[]): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(PYTHON, ['-B', ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'], HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', PYTHONDONTWRITEBYTECODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => { resolvePromise({ code, stdout, stderr }); });
-  });
+/** No __pycache__ in examples/. */
+function runPython(args: readonly string[]): Promise<CliRun> {
+  return runProcess(PYTHON, ['-B', ...args], { PYTHONDONTWRITEBYTECODE: '1' });
 }
 
 interface GateError {

@@ -14,10 +14,18 @@ export interface CliRun {
 
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does it)`);
+  return runProcess(process.execPath, [CLI, ...args], env);
+}
+
+/**
+ * Runs a program in the repository root and collects its output. A clean
+ * environment: no Docker credentials or TUF cache of the developer leak in;
+ * `env` adds to it.
+ */
+export function runProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(command, args, {
       cwd: REPO_ROOT,
-      // A clean environment: no Docker credentials or TUF cache of the developer leak in.
       env: { PATH: process.env['PATH'], HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
