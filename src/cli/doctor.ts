@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { dependencyVersion } from '../version.ts';
 import { parseArgs } from 'node:util';
 import {
   type ImageReference,
@@ -60,15 +60,7 @@ function runtimeCheck(): Check {
 }
 
 function versionsCheck(): Check {
-  const require = createRequire(import.meta.url);
-  const version = (name: string): string => {
-    try {
-      return (require(`${name}/package.json`) as { version: string }).version;
-    } catch {
-      return 'not found';
-    }
-  };
-  const libs = ['@sigstore/verify', '@sigstore/bundle', '@sigstore/core', '@sigstore/tuf', 'tuf-js'].map((n) => `${n} ${version(n)}`);
+  const libs = ['@sigstore/verify', '@sigstore/bundle', '@sigstore/core', '@sigstore/tuf', 'tuf-js'].map((n) => `${n} ${dependencyVersion(n) ?? 'not found'}`);
   return { name: 'versions', status: 'ok', detail: `sigverify ${VERSION}; ${libs.join(', ')}` };
 }
 

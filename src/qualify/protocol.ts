@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { legacySignatureTag } from '../discovery/index.ts';
@@ -12,7 +11,7 @@ import { digestHex, parseReference } from '../reference/index.ts';
 import { staticCredentials } from '../registry/index.ts';
 import { type TrustSource, trustSourceFrom } from '../trust-root/index.ts';
 import type { VerificationResult } from '../verify/index.ts';
-import { VERSION } from '../version.ts';
+import { VERSION, dependencyVersion } from '../version.ts';
 import { type QualificationKit, loadKit } from './kit.ts';
 import { QualificationRegistry } from './registry.ts';
 import {
@@ -265,9 +264,5 @@ export function matches(expected: QualificationExpectation, observed: Qualificat
 }
 
 function packageVersion(name: string): string {
-  try {
-    return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
+  return dependencyVersion(name) ?? 'unknown';
 }
