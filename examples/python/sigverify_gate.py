@@ -34,7 +34,6 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 from typing import Any, Mapping, Sequence, Union
 
 __all__ = ["ModuleVerificationError", "verify_module", "NOT_VERIFIED", "CONFIGURATION_ERROR", "UNDECIDED"]
@@ -49,12 +48,6 @@ UNDECIDED = 3
 
 #: How long one ``check-module`` run may take, in seconds (registry retries included).
 DEFAULT_TIMEOUT = 120.0
-
-#: Module-policy members holding file paths: made absolute before the policy is
-#: copied to a temporary file, since sigverify takes relative paths from the
-#: policy file's directory.
-_PATH_MEMBERS = ("signature_public_key_file",)
-_TRUST_PATH_MEMBERS = ("path", "root", "cacheDir")
 
 _PINNED = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 _STDERR_LOGGED = 4000
@@ -126,28 +119,24 @@ def verify_module(
     command = [sigverify] if isinstance(sigverify, str) else list(sigverify)
     if not command:
         raise ValueError("sigverify: empty command")
-    policy = _absolute_paths(dict(module_config), base_dir or os.getcwd())
-
-    fd, path = tempfile.mkstemp(prefix="sigverify-module-", suffix=".json")  # mode 0600
+    # The policy goes to sigverify on stdin, never through a temporary file, with the
+    # directory its relative paths start from named explicitly (never a temporary one).
+    policy = json.dumps(dict(module_config)).encode("utf-8")
+    argv = [*command, "check-module", "-", "--base-dir", os.path.abspath(base_dir or os.getcwd()), "--output", "json"]
+    if audit_log is not None:
+        argv += ["--audit-log", audit_log]
+    if cache_dir is not None:
+        argv += ["--cache-dir", cache_dir]
+    argv += list(extra_args)
+    log.debug("running %s", _quote(shlex.join(argv)))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(policy, file)
-        argv = [*command, "check-module", path, "--output", "json"]
-        if audit_log is not None:
-            argv += ["--audit-log", audit_log]
-        if cache_dir is not None:
-            argv += ["--cache-dir", cache_dir]
-        argv += list(extra_args)
-        log.debug("running %s", shlex.join(argv))
-        try:
-            run = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
-        except OSError as error:  # not installed, not executable
-            code = "SIGVERIFY_NOT_FOUND" if isinstance(error, FileNotFoundError) else "SIGVERIFY_FAILED"
-            raise _failed(module, code, f"cannot run {command[0]}: {error.strerror or error}", UNDECIDED) from error
-        except subprocess.TimeoutExpired as error:
-            raise _failed(module, "SIGVERIFY_TIMEOUT", f"sigverify check-module gave no answer within {timeout:g} s", UNDECIDED, _text(error.stderr)) from error
-    finally:
-        os.unlink(path)
+        completed = subprocess.run(argv, input=policy, capture_output=True, timeout=timeout, check=False)
+    except OSError as error:  # not installed, not executable
+        code = "SIGVERIFY_NOT_FOUND" if isinstance(error, FileNotFoundError) else "SIGVERIFY_FAILED"
+        raise _failed(module, code, f"cannot run {command[0]}: {error.strerror or error}", UNDECIDED) from error
+    except subprocess.TimeoutExpired as error:
+        raise _failed(module, "SIGVERIFY_TIMEOUT", f"sigverify check-module gave no answer within {timeout:g} s", UNDECIDED, _text(error.stderr)) from error
+    run = subprocess.CompletedProcess(completed.args, completed.returncode, _text(completed.stdout), _text(completed.stderr))
 
     document = _json_object(run.stdout)
     if run.returncode == VERIFIED:
@@ -157,7 +146,7 @@ def verify_module(
             raise _failed(module, "SIGVERIFY_OUTPUT_INVALID", "sigverify exited 0 without a pinned reference on stdout", UNDECIDED, run.stderr)
         for line in run.stderr.splitlines():
             if line.startswith("warning:"):  # e.g. an unusable cache directory: verified all the same
-                log.warning("sigverify %s", line)
+                log.warning("sigverify %s", _quote(line))
         _log_pass(module, reference, document or {})
         return reference
 
@@ -172,17 +161,19 @@ def verify_module(
     raise _failed(module, "SIGVERIFY_FAILED", reason, UNDECIDED, run.stderr)
 
 
-def _absolute_paths(policy: dict, base_dir: str) -> dict:
-    def absolute(value: Any) -> Any:
-        return os.path.join(base_dir, value) if isinstance(value, str) and value and not os.path.isabs(value) else value
+#: Characters a foreign string must not carry into a log line: C0 and C1 controls, DEL,
+#: line and paragraph separators, bidi controls, zero-width characters, the BOM, and
+#: unpaired surrogates (sigverify's own rule, src/text/quote.ts).
+_UNSAFE = re.compile("[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_MAX_QUOTED = 400
 
-    for member in _PATH_MEMBERS:
-        if member in policy:
-            policy[member] = absolute(policy[member])
-    trust = policy.get("trust")
-    if isinstance(trust, dict):
-        policy["trust"] = {k: absolute(v) if k in _TRUST_PATH_MEMBERS else v for k, v in trust.items()}
-    return policy
+
+def _quote(value: object) -> str:
+    """A foreign string (from sigverify's output, hence from a registry or a bundle) made safe for one log line."""
+    text = value if isinstance(value, str) else str(value)
+    shown = text[:_MAX_QUOTED]
+    escaped = _UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group(0)), shown)
+    return escaped if len(text) <= _MAX_QUOTED else f"{escaped}... (+{len(text) - _MAX_QUOTED} chars)"
 
 
 def _json_object(text: str) -> dict | None:
@@ -217,25 +208,27 @@ def _failed(
     """The error to raise, logged. ``verdict``: sigverify gave a JSON verdict, so its stderr only repeats it."""
     error = ModuleVerificationError(code, reason, exit_status, module=module, signatures=signatures, stderr=stderr)
     what = {NOT_VERIFIED: "NOT VERIFIED", CONFIGURATION_ERROR: "configuration error", UNDECIDED: "could not decide"}[exit_status]
-    log.error("module %s may NOT run (%s): [%s] %s", module, what, code, reason)
+    log.error("module %s may NOT run (%s): [%s] %s", _quote(module), what, _quote(code), _quote(reason))
     for origin, outcome, reason_code, message in error.signatures:
-        log.error("  signature %s: %s %s %s", origin, outcome, reason_code, message)
+        log.error("  signature %s: %s %s %s", _quote(origin), _quote(outcome), _quote(reason_code), _quote(message))
     if stderr.strip():
-        log.log(logging.DEBUG if verdict else logging.ERROR, "sigverify stderr:\n%s", stderr.strip()[-_STDERR_LOGGED:])
+        # One log record per stderr line, each quoted: no line of this log starts with text the gate did not write.
+        for line in stderr.strip()[-_STDERR_LOGGED:].splitlines():
+            log.log(logging.DEBUG if verdict else logging.ERROR, "sigverify stderr: %s", _quote(line))
     return error
 
 
 def _log_pass(module: str, reference: str, document: dict) -> None:
     if document.get("decision") == "signature-not-required":
-        log.warning("module %s: require_signature is false: running %s WITHOUT signature verification", module, reference)
+        log.warning("module %s: require_signature is false: running %s WITHOUT signature verification", _quote(module), _quote(reference))
         return
     result = document.get("result") if isinstance(document.get("result"), dict) else {}
     signers = [
-        "the configured public key" if s.get("publicKey") else f"{s.get('identity')} (issuer {s.get('issuer')})"
+        "the configured public key" if s.get("publicKey") else f"{_quote(s.get('identity'))} (issuer {_quote(s.get('issuer'))})"
         for s in result.get("signatures", [])
         if isinstance(s, dict) and s.get("outcome") == "verified" and "duplicateOf" not in s
     ]
-    log.info("module %s verified%s: run %s; signed by %s", module, " (cached)" if document.get("cached") else "", reference, ", ".join(signers) or "?")
+    log.info("module %s verified%s: run %s; signed by %s", _quote(module), " (cached)" if document.get("cached") else "", _quote(reference), ", ".join(signers) or "?")
 
 
 def _text(value: bytes | str | None) -> str:
@@ -268,10 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open(args.module, encoding="utf-8") as file:
             config = json.load(file)
     except (OSError, ValueError) as error:
-        log.error("cannot read module configuration %s: %s", args.module, error)
+        log.error("cannot read module configuration %s: %s", _quote(args.module), _quote(error))
         return CONFIGURATION_ERROR
     if not isinstance(config, dict):
-        log.error("module configuration %s is not a JSON object", args.module)
+        log.error("module configuration %s is not a JSON object", _quote(args.module))
         return CONFIGURATION_ERROR
     try:
         reference = verify_module(

@@ -187,7 +187,7 @@ export class ModuleGate {
       const options: VerifyOptions = {
         ...this.#storeOptions(),
         // The root is loaded once here and shared by every verifier of this policy.
-        trust: { description: source?.description ?? 'none', load: () => Promise.resolve(root) },
+        trust: { description: source?.description ?? 'none', key: source?.key ?? 'none', load: () => Promise.resolve(root) },
         ...(compiled.platform === undefined ? {} : { platform: compiled.platform }),
       };
       const policy = compiled.policy as NonNullable<CompiledModule['policy']>;

@@ -34,3 +34,23 @@ export function trustSourceOf(trust: ModuleTrust, baseDirectory: string): TrustS
       });
   }
 }
+
+/** Every file or directory path a module's `trust` names, as written. */
+export function trustPaths(trust: ModuleTrust): string[] {
+  switch (trust.source) {
+    case 'trusted-root':
+      return [trust.path];
+    case 'tuf-directory':
+      return [trust.path, trust.root, trust.cacheDir].filter((p) => p !== undefined);
+    case 'public-good':
+    case 'tuf-mirror':
+      return [trust.root, trust.cacheDir].filter((p) => p !== undefined);
+    case 'assembled':
+      return [
+        ...(trust.fulcio ?? []).map((f) => f.certChain),
+        ...(trust.rekor ?? []).map((r) => r.publicKey),
+        ...(trust.ctlogs ?? []).map((c) => c.publicKey),
+        ...(trust.tsa ?? []).map((t) => t.certChain),
+      ];
+  }
+}

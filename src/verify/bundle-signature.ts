@@ -13,6 +13,7 @@ import type { ContentStore } from '../registry/types.ts';
 import type { TrustRoot } from '../trust-root/index.ts';
 import type { SignatureOutcome } from './result.ts';
 import { verifyBundleContent } from './bundle-core.ts';
+import { quote } from '../text/quote.ts';
 
 /** What a verified statement must be to count: a cosign signature, or an attestation of one predicate type. */
 export type Purpose = { readonly kind: 'signature'; readonly predicateType: string } | { readonly kind: 'attestation'; readonly predicateType: string };
@@ -66,7 +67,7 @@ async function checkBundle(candidate: BundleCandidate, ctx: BundleContext): Prom
   const { bundle, json } = parseBundle(bytes);
   // cosign reads only v0.3+ bundles from referrers (pkg/oci/remote/signatures.go).
   if (!isBundleV03OrLater(bundle.mediaType)) {
-    throw new SignatureRejected('BUNDLE_UNSUPPORTED', `bundle media type ${bundle.mediaType} is older than v0.3`);
+    throw new SignatureRejected('BUNDLE_UNSUPPORTED', `bundle media type ${quote(bundle.mediaType)} is older than v0.3`);
   }
 
   // Bind to this image before any cryptography: what does the bundle say it signed?
@@ -96,7 +97,7 @@ function bindToImage(bundle: Bundle, ctx: BundleContext): Bound {
     if (statement.predicateType !== ctx.purpose.predicateType) {
       throw new SignatureRejected(
         'PREDICATE_TYPE_MISMATCH',
-        `statement predicate type is ${statement.predicateType.slice(0, 200)}, ${ctx.purpose.kind === 'signature' ? 'not a cosign signature' : 'not the one asked for'} (${ctx.purpose.predicateType})`,
+        `statement predicate type is ${quote(statement.predicateType)}, ${ctx.purpose.kind === 'signature' ? 'not a cosign signature' : 'not the one asked for'} (${quote(ctx.purpose.predicateType)})`,
       );
     }
     // The DSSE signature covers the statement itself; no artifact is needed.

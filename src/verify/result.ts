@@ -102,6 +102,8 @@ export interface PolicySummary {
   readonly githubWorkflow?: GithubWorkflowClaims;
   readonly annotations: Readonly<Record<string, string>>;
   readonly requireTlog: boolean;
+  /** Keyless only: false when `ignoreSctUnsafe` let certificates without an SCT pass. */
+  readonly requireSct?: boolean;
 }
 
 /** The log entry as the result reports it (time from the SET-verified integrated time). */

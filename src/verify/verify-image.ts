@@ -303,6 +303,7 @@ function summarisePolicy(policy: Policy): PolicySummary {
     ...(Object.keys(policy.githubWorkflow).length === 0 ? {} : { githubWorkflow: policy.githubWorkflow }),
     annotations: policy.annotations,
     requireTlog: policy.requireTlog,
+    requireSct: policy.requireSct,
   };
 }
 

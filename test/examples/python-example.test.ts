@@ -139,28 +139,27 @@ describe.skipIf(!hasPython)('examples/python/sigverify_gate.py', () => {
     expect(outcome).toMatchObject({ error: { code: 'SIGVERIFY_NOT_FOUND', exit_status: 3 } });
   });
 
-  it('hands sigverify a private copy of the policy, relative paths made absolute, and fails closed on an answer without a pinned reference', async () => {
-    // A stand-in sigverify: records its arguments and the policy file's mode and content, then exits 0 saying nothing useful.
+  it('hands sigverify the policy on stdin with its base directory (never a temporary file), and fails closed on an answer without a pinned reference', async () => {
+    // A stand-in sigverify: records its arguments and the policy it read from stdin, then exits 0 saying nothing useful.
     const fake = tmp('fake_sigverify.py');
     const seen = tmp('seen.json');
     await writeFile(fake, [
-      'import json, os, stat, sys',
-      'path = sys.argv[2]',
-      `json.dump({"argv": sys.argv[1:], "mode": stat.S_IMODE(os.stat(path).st_mode), "policy": json.load(open(path))}, open(${JSON.stringify(seen)}, "w"))`,
+      'import json, sys',
+      `json.dump({"argv": sys.argv[1:], "policy": json.load(sys.stdin)}, open(${JSON.stringify(seen)}, "w"))`,
       'print(json.dumps({"reference": "registry.example/algo:v1"}))',
       '',
     ].join('\n'));
+    const policy = moduleFor('registry.example/algo:v1', { trust: { source: 'assembled', fulcio: [{ certChain: 'trust/fulcio.pem' }] }, signature_public_key_file: 'keys/algo.pub' });
     const outcome = await verifyModule(
-      moduleFor('registry.example/algo:v1', { trust: { source: 'trusted-root', path: 'trust/root.json' }, signature_public_key_file: 'keys/algo.pub' }),
+      policy,
       { base_dir: '/etc/router', audit_log: '/var/log/audit.jsonl', cache_dir: '/var/cache/sigverify', extra_args: ['--cache-ttl', '60'] },
       [PYTHON, '-B', fake],
     );
     expect(outcome).toMatchObject({ error: { code: 'SIGVERIFY_OUTPUT_INVALID', exit_status: 3 } });
-    const record = JSON.parse(await readFile(seen, 'utf8')) as { argv: string[]; mode: number; policy: Record<string, unknown> };
-    expect(record.argv).toEqual(['check-module', expect.stringMatching(/sigverify-module-.*\.json$/) as string, '--output', 'json', '--audit-log', '/var/log/audit.jsonl', '--cache-dir', '/var/cache/sigverify', '--cache-ttl', '60']);
-    expect(record.mode).toBe(0o600);
-    expect(record.policy).toMatchObject({ trust: { source: 'trusted-root', path: '/etc/router/trust/root.json' }, signature_public_key_file: '/etc/router/keys/algo.pub', network_mode: 'none' });
-    await expect(readFile(record.argv[1] as string)).rejects.toMatchObject({ code: 'ENOENT' });
+    const record = JSON.parse(await readFile(seen, 'utf8')) as { argv: string[]; policy: Record<string, unknown> };
+    expect(record.argv).toEqual(['check-module', '-', '--base-dir', '/etc/router', '--output', 'json', '--audit-log', '/var/log/audit.jsonl', '--cache-dir', '/var/cache/sigverify', '--cache-ttl', '60']);
+    // Passed on as written: sigverify resolves every relative path, nested ones included, against --base-dir.
+    expect(record.policy).toEqual(policy);
   });
 
   it('command line: prints only the pinned reference; relative paths are taken from the module file; exit status is sigverify\'s', async () => {

@@ -199,7 +199,7 @@ describe('gateModule against a real registry', () => {
     let now = Date.UTC(2026, 5, 1);
     let loads = 0;
     const file = trustedRootFile(TEST_TRUSTED_ROOT);
-    const trust = { description: file.description, load: () => { loads += 1; return file.load(); } };
+    const trust = { description: file.description, key: file.key, load: () => { loads += 1; return file.load(); } };
     const gate = new ModuleGate({ ...ANONYMOUS, trust, clock: () => now, trustRefreshMs: 60_000 });
     const module = moduleFor('signed', { required_attestations: [] });
     await gate.check(module);
