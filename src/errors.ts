@@ -142,6 +142,8 @@ export const REJECTION_CODES = [
   'BUNDLE_UNSUPPORTED',
   'PREDICATE_TYPE_MISMATCH',
   'VERIFICATION_MATERIAL_MISMATCH',
+  /** Checking this signature threw something other than a typed refusal: it is not verified; the others still count. */
+  'UNEXPECTED_ERROR',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

@@ -8,7 +8,7 @@ import { parsePlatform } from '../oci/index.ts';
 import { type Matcher, type Policy, type PolicyInput, compilePolicy, regexpMatcher } from '../policy/index.ts';
 import { type Digest, parseReference, sha256Digest } from '../reference/index.ts';
 import type { TrustSource } from '../trust-root/index.ts';
-import { type ModuleTrust, ModuleTrustSchema, trustPaths, trustSourceOf } from './trust.ts';
+import { type ModuleTrust, ModuleTrustSchema, snakeCase, trustPaths, trustSourceOf } from './trust.ts';
 import { checkBaseDirectory, readOwnedFile } from '../io/local-files.ts';
 
 /**
@@ -65,7 +65,17 @@ export type ModulePolicy = z.output<typeof ModulePolicySchema>;
 export type ModulePolicyInput = z.input<typeof ModulePolicySchema>;
 
 const KNOWN_MEMBERS: ReadonlySet<string> = new Set(Object.keys(ModulePolicySchema.shape));
-const RESERVED_PREFIXES = ['signature_', 'required_'];
+const RESERVED_PREFIXES = ['signature_', 'required_', 'require_'];
+
+/**
+ * The member of ours a name resembles: equal after case folding, `-` → `_`
+ * and camelCase → snake_case, or equal to a `signature_…` member without its
+ * prefix (`annotations`, `certificate_github_workflow_ref`).
+ */
+function lookalikeOf(name: string): string | undefined {
+  const normal = snakeCase(name);
+  return [normal, `signature_${normal}`].find((candidate) => KNOWN_MEMBERS.has(candidate));
+}
 const IDENTITY_MEMBERS = ['signature_certificate_identity', 'signature_certificate_identity_regexp'] as const;
 const ISSUER_MEMBERS = ['signature_certificate_oidc_issuer', 'signature_certificate_oidc_issuer_regexp'] as const;
 const CLAIM_MEMBERS = [
@@ -86,8 +96,12 @@ function checkConsistency(m: ModulePolicy, ctx: Refinement): void {
   };
   const given = (members: readonly string[]): string[] => members.filter((k) => m[k] !== undefined);
 
+  // A near miss of one of our members would be dropped as the processor's own: refuse it instead.
   for (const key of Object.keys(m)) {
-    if (!KNOWN_MEMBERS.has(key) && RESERVED_PREFIXES.some((p) => key.startsWith(p))) {
+    if (KNOWN_MEMBERS.has(key)) continue;
+    const resembles = lookalikeOf(key);
+    if (resembles !== undefined) issue([key], `not a sigverify member; did you mean ${resembles}?`);
+    else if (RESERVED_PREFIXES.some((p) => snakeCase(key).startsWith(p))) {
       issue([key], `unknown member in sigverify's namespace (${RESERVED_PREFIXES.join(', ')}); check its spelling`);
     }
   }

@@ -22,7 +22,7 @@ export interface BundleContext {
   readonly store: ContentStore;
   readonly imageDigest: Digest;
   /** The image manifest bytes (hash-checked): the artifact of a message-signature bundle. */
-  readonly imageManifest: Uint8Array | undefined;
+  readonly imageManifest: () => Promise<Uint8Array | undefined>;
   readonly policy: Policy;
   readonly purpose: Purpose;
   readonly verifier: Verifier;
@@ -72,8 +72,13 @@ async function checkBundle(candidate: BundleCandidate, ctx: BundleContext): Prom
 
   // Bind to this image before any cryptography: what does the bundle say it signed?
   const bound = bindToImage(bundle, ctx);
+  // A message signature signs the manifest bytes themselves.
+  const artifactBytes = bound.needsManifest ? await ctx.imageManifest() : undefined;
+  if (bound.needsManifest && artifactBytes === undefined) {
+    throw new SignatureRejected('PAYLOAD_INVALID', `the image manifest ${ctx.imageDigest} is not available to check a message signature`);
+  }
 
-  const artifact = bound.artifact === undefined ? { kind: 'envelope' as const } : { kind: 'bytes' as const, bytes: bound.artifact };
+  const artifact = artifactBytes === undefined ? { kind: 'envelope' as const } : { kind: 'bytes' as const, bytes: Buffer.from(artifactBytes) };
   const verified = verifyBundleContent(bundle, json, artifact, ctx.policy, ctx.verifier, ctx.trust.trustedRoot);
   checkAnnotations(ctx.policy.annotations, bound.annotations);
   return {
@@ -84,7 +89,8 @@ async function checkBundle(candidate: BundleCandidate, ctx: BundleContext): Prom
 }
 
 interface Bound {
-  readonly artifact: Buffer | undefined;
+  /** A message signature over the image manifest: its bytes are the artifact. */
+  readonly needsManifest: boolean;
   readonly annotations: Readonly<Record<string, unknown>>;
   readonly statement?: InTotoStatement;
 }
@@ -101,7 +107,7 @@ function bindToImage(bundle: Bundle, ctx: BundleContext): Bound {
       );
     }
     // The DSSE signature covers the statement itself; no artifact is needed.
-    return { artifact: undefined, annotations: subject.annotations ?? {}, statement };
+    return { needsManifest: false, annotations: subject.annotations ?? {}, statement };
   }
   // A message signature over the image manifest: its digest must be this image's.
   const { messageDigest } = content.messageSignature;
@@ -111,8 +117,5 @@ function bindToImage(bundle: Bundle, ctx: BundleContext): Bound {
   if (ctx.purpose.kind === 'attestation') {
     throw new SignatureRejected('PREDICATE_TYPE_MISMATCH', 'a message signature is not an attestation');
   }
-  if (ctx.imageManifest === undefined) {
-    throw new SignatureRejected('PAYLOAD_INVALID', 'the image manifest bytes are not available to check a message signature');
-  }
-  return { artifact: Buffer.from(ctx.imageManifest), annotations: {} };
+  return { needsManifest: true, annotations: {} };
 }

@@ -19,9 +19,18 @@ const EKU_ANY = '2.5.29.37.0';
 /** A leaf with an EKU extension must allow code signing; one without is unrestricted (RFC 5280 §4.2.1.12, as Go's x509 treats it). */
 export function checkCodeSigningEku(leafDer: Buffer): void {
   // Node's typings say string[], but it is undefined when the extension is absent.
-  const usages = new X509Certificate(leafDer).keyUsage as readonly string[] | undefined;
+  const usages = leafCertificate(leafDer).keyUsage as readonly string[] | undefined;
   if (usages !== undefined && !usages.includes(EKU_CODE_SIGNING) && !usages.includes(EKU_ANY)) {
     throw new SignatureRejected('CERTIFICATE_INVALID', 'signing certificate is not valid for code signing (extended key usage)');
+  }
+}
+
+/** The signing certificate, parsed by node:crypto; bytes it cannot parse are this signature's refusal, not a crash. */
+function leafCertificate(der: Buffer): X509Certificate {
+  try {
+    return new X509Certificate(der);
+  } catch (cause) {
+    throw new SignatureRejected('CERTIFICATE_INVALID', 'signing certificate cannot be parsed', { cause });
   }
 }
 
@@ -50,7 +59,7 @@ function caChains(root: TrustedRoot): CaChain[] {
  * leaf's issuer (for the SCT check).
  */
 export function verifyChainAt(leafDer: Buffer, root: TrustedRoot, at: Date): X509Certificate {
-  const leaf = new X509Certificate(leafDer);
+  const leaf = leafCertificate(leafDer);
   if (!validAt(leaf, at)) {
     throw new SignatureRejected('CERTIFICATE_INVALID', `signing certificate is not valid at ${at.toISOString()} (valid ${leaf.validFrom} to ${leaf.validTo}) and no trusted timestamp says when it signed`);
   }
@@ -118,7 +127,7 @@ export function verifyEmbeddedSct(leafDer: Buffer, issuer: X509Certificate, root
 
 /** The signature over the payload, with the leaf's key (ECDSA: SHA-256 over DER; RSA: PKCS#1 v1.5 SHA-256). */
 export function verifyPayloadSignature(leafDer: Buffer, payload: Buffer, signatureBase64: string): void {
-  const key = new X509Certificate(leafDer).publicKey;
+  const key = leafCertificate(leafDer).publicKey;
   if (!verifySignature('sha256', payload, key, Buffer.from(signatureBase64, 'base64'))) {
     throw new SignatureRejected('SIGNATURE_INVALID', 'signature does not verify with the signing certificate');
   }

@@ -62,8 +62,12 @@ export interface VerificationResult {
    * `image`: a single-platform image of that platform).
    */
   readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string; readonly digest: Digest; readonly signed: 'index' | 'child' | 'image' };
-  /** `manifest` or `index` (a multi-arch image is verified at its index digest, as cosign signs it). */
-  readonly imageKind: 'manifest' | 'index';
+  /**
+   * `manifest` or `index` (a multi-arch image is verified at its index digest,
+   * as cosign signs it); absent when a digest reference was verified without
+   * fetching the image manifest (cosign does not fetch it either).
+   */
+  readonly imageKind?: 'manifest' | 'index';
   /** What counted: cosign signatures, or attestations of one predicate type. */
   readonly purpose: { readonly kind: 'signature' | 'attestation'; readonly predicateType: string };
   readonly policy: PolicySummary;

@@ -20,6 +20,7 @@ import {
 import { type CredentialSource, RegistryClient, dockerConfigCredentials } from '../registry/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot } from '../trust-root/index.ts';
+import { quote } from '../text/quote.ts';
 import { VERSION } from '../version.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
 import { type Purpose, verifyBundleSignature } from './bundle-signature.ts';
@@ -56,7 +57,8 @@ export interface VerifyOptions {
 /** The image a reference resolved to: its digest, computed from these bytes. */
 export interface ResolvedImage {
   readonly digest: Digest;
-  readonly kind: 'manifest' | 'index';
+  /** Undefined when the manifest was not fetched (a digest reference needs it only for some checks). */
+  readonly kind?: 'manifest' | 'index';
   /** Undefined when only the digest is known (interop replays). */
   readonly bytes?: Uint8Array;
   readonly manifest?: Manifest;
@@ -109,7 +111,12 @@ export class ImageVerifier {
     const store = this.#openStore(ref, signal);
 
     // 1. Resolve: the digest of the bytes received is the image identity (never a header).
-    const image = await resolveImage(store, ref, reference, this.#limits);
+    // A digest reference already is one: like cosign, verify its signatures without the
+    // manifest (a registry may hold the signatures of an image it no longer holds), and
+    // fetch the manifest only for what needs it (--platform; a message signature's artifact).
+    const image: ResolvedImage = ref.digest !== undefined && this.#options.platform === undefined
+      ? { digest: ref.digest }
+      : await resolveImage(store, ref, reference, this.#limits);
     if (this.#options.platform === undefined) return this.verifySignaturesOf(store, ref, reference, image, signal);
     return this.#verifyPlatform(store, ref, reference, image, parsePlatform(this.#options.platform), signal);
   }
@@ -122,10 +129,7 @@ export class ImageVerifier {
    */
   async #verifyPlatform(store: ContentStore, ref: ImageReference, reference: string, image: ResolvedImage, platform: Platform, signal: AbortSignal): Promise<VerificationResult> {
     if (image.kind === 'manifest') {
-      const actual = await imagePlatform(store, image, this.#limits);
-      if (!platformMatches(platform, actual)) {
-        throw new SigverifyError('PLATFORM_NOT_FOUND', `${reference} (${image.digest}) is a single-platform image for ${actual === undefined ? 'an unknown platform' : formatPlatform(actual)}, not ${formatPlatform(platform)}`, { details: { reference, digest: image.digest } });
-      }
+      await checkPlatform(store, image, platform, reference, this.#limits);
       const result = await this.verifySignaturesOf(store, ref, reference, image, signal);
       return { ...result, platform: { ...platform, digest: image.digest, signed: 'image' } };
     }
@@ -137,6 +141,9 @@ export class ImageVerifier {
     } catch (indexError) {
       if (!isSigverifyError(indexError) || indexError.kind !== 'rejected') throw indexError;
       const childImage = await resolveImage(store, { ...ref, digest: child.digest }, reference, this.#limits);
+      // The index's entry is unsigned here, so the child's own config must say it is this platform
+      // (else a registry could map linux/amd64 to any image the identity ever signed).
+      await checkPlatform(store, childImage, platform, reference, this.#limits);
       const result = await this.verifySignaturesOf(store, ref, reference, childImage, signal);
       return { ...result, platform: { ...run, signed: 'child' } };
     }
@@ -171,7 +178,7 @@ export class ImageVerifier {
     const ctx = {
       store: signatureStore,
       imageDigest: digest,
-      imageManifest: image.bytes,
+      imageManifest: manifestLoader(store, image),
       policy: this.policy,
       purpose: this.purpose,
       verifier: this.#sigstore,
@@ -218,7 +225,7 @@ export class ImageVerifier {
       reference,
       digest,
       pinnedReference: pinnedReference(ref, digest),
-      imageKind: image.kind,
+      ...(image.kind === undefined ? {} : { imageKind: image.kind }),
       purpose: this.purpose,
       policy: summarisePolicy(this.policy),
       discovery,
@@ -263,6 +270,24 @@ async function resolveImage(store: ContentStore, ref: ImageReference, reference:
   // The caller's caps, not the defaults (test/adversarial/content-lies.test.ts, "caps the caller configured").
   const manifest = parseManifest(fetched.bytes, `${store.description}@${fetched.digest}`, limits);
   return { digest: fetched.digest, kind: manifest.kind, bytes: fetched.bytes, manifest };
+}
+
+/** A single image must be of the platform asked for, by its own config blob (the only signed statement of it). */
+async function checkPlatform(store: ContentStore, image: ResolvedImage, platform: Platform, reference: string, limits: Limits): Promise<void> {
+  const actual = image.kind === 'manifest' ? await imagePlatform(store, image, limits) : undefined;
+  if (!platformMatches(platform, actual)) {
+    const what = image.kind === 'index' ? 'an image index' : actual === undefined ? 'an image of an unknown platform' : `a single-platform image for ${quote(formatPlatform(actual))}`;
+    throw new SigverifyError('PLATFORM_NOT_FOUND', `${reference} (${image.digest}) is ${what}, not ${formatPlatform(platform)}`, { details: { reference, digest: image.digest } });
+  }
+}
+
+/** The image manifest bytes, fetched (hash-checked against the digest) on first use when resolution did not fetch them. */
+function manifestLoader(store: ContentStore, image: ResolvedImage): () => Promise<Uint8Array | undefined> {
+  let loading: Promise<Uint8Array | undefined> | undefined;
+  return () => {
+    loading ??= image.bytes === undefined ? store.getManifest(image.digest).then((m) => m?.bytes) : Promise.resolve(image.bytes);
+    return loading;
+  };
 }
 
 /** The platform in a single image's config blob (OCI image-spec `config.md`: `os`, `architecture`, `variant`). */
