@@ -34,6 +34,8 @@ export const ERROR_CODES = {
    * symbolic link, belongs to another user (other than root), or is writable by group or others; details name the path.
    */
   LOCAL_FILE_UNSAFE: 'usage',
+  /** The gate was given sigverify's own test trust root (fixtures/trust, private keys published) without `allowTestTrustRootUnsafe`. */
+  TRUST_ROOT_FOR_TESTS: 'usage',
 
   // unavailable: no decision possible
   REGISTRY_UNREACHABLE: 'unavailable',

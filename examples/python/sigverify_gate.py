@@ -251,11 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache-ttl", help="cache entries live this many seconds (with --cache-dir)")
     parser.add_argument("--trusted-root", help="pinned trusted_root.json for every module (overrides the module's trust)")
     parser.add_argument("--allow-http-registry", action="store_true", help="permit plain HTTP to non-loopback registries")
+    parser.add_argument("--allow-test-trust-root-unsafe", action="store_true", help="accept sigverify's own test trust root (fixtures only: its private keys are published)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds (default %(default)g)")
     args = parser.parse_args(argv)
     extra = [*(["--cache-ttl", args.cache_ttl] if args.cache_ttl is not None else []),
              *(["--trusted-root", args.trusted_root] if args.trusted_root is not None else []),
-             *(["--allow-http-registry"] if args.allow_http_registry else [])]
+             *(["--allow-http-registry"] if args.allow_http_registry else []),
+             *(["--allow-test-trust-root-unsafe"] if args.allow_test_trust_root_unsafe else [])]
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         with open(args.module, encoding="utf-8") as file:

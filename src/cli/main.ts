@@ -4,7 +4,7 @@ import { readCapped } from '../io/read-capped.ts';
 // audit and qualification code. Other commands are loaded when they run.
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
-import { type TrustSource, certificateAuthorityTrust, configuredTrustSource, trustedRootFile } from '../trust-root/index.ts';
+import { TEST_TRUST_ROOT_WARNING, type TrustSource, certificateAuthorityTrust, configuredTrustSource, trustedRootFile } from '../trust-root/index.ts';
 import { type VerificationResult, verifyBundleFile, verifyImage } from '../verify/index.ts';
 import { quote } from '../text/quote.ts';
 import { VERSION } from '../version.ts';
@@ -89,6 +89,7 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
       ...(cmd.predicateType === undefined ? {} : { attestationPredicateType: cmd.predicateType }),
       ...(cmd.platform === undefined ? {} : { platform: cmd.platform }),
     });
+    if (result.trustRoot.testRoot === true) io.stderr(`WARNING: ${TEST_TRUST_ROOT_WARNING}\n`);
     reportPass(result, io, cmd.output);
     return EXIT.verified;
   } catch (error) {

@@ -30,6 +30,7 @@ export const CONFIG_CHECK_MEDIA_TYPE = 'application/vnd.sigverify.config-check+j
 
 export const PROCESSOR_HELP = `  sigverify check-module FILE|- [--base-dir DIR] [--output json] [--audit-log FILE] [--cache-dir DIR]
                             [--cache-ttl SECONDS] [--trusted-root FILE] [--allow-http-registry]
+                            [--allow-test-trust-root-unsafe]
                                       gate one module (a JSON module policy): prints the pinned reference
                                       to run (repo@sha256:…), or exits non-zero with the reason on stderr;
                                       relative paths in the policy start from its directory, or from
@@ -47,6 +48,7 @@ const OPTIONS = {
   'trusted-root': { type: 'string' },
   'allow-http-registry': { type: 'boolean' },
   'base-dir': { type: 'string' },
+  'allow-test-trust-root-unsafe': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -90,6 +92,7 @@ function parse(command: string, argv: readonly string[], io: Io): Parsed {
     options: {
       ...(trustedRoot === undefined ? {} : { trust: trustedRootFile(trustedRoot) }),
       ...(values['allow-http-registry'] === true ? { allowHttpRegistry: true } : {}),
+      ...(values['allow-test-trust-root-unsafe'] === true ? { allowTestTrustRootUnsafe: true } : {}),
       ...(auditLog === undefined ? {} : { audit: new AuditLog(auditLog) }),
       ...(cacheDir === undefined
         ? {}

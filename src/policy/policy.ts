@@ -133,6 +133,11 @@ export function compilePolicy(input: PolicyInput): Policy {
  * passes a hash algorithm, pitfall 13).
  */
 export function parsePublicKey(pem: string): KeyObject {
+  // node derives a public key from a private one without a word: refuse it, so
+  // signing keys (cosign.key, any PKCS#8 or SEC1 key) do not end up on processors.
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {
+    throw new SigverifyError('KEY_INVALID', 'this is a private key; pass the public key (cosign public-key --key cosign.key prints it)');
+  }
   let key: KeyObject;
   try {
     key = createPublicKey({ key: pem, format: 'pem' });

@@ -5,6 +5,7 @@ import { isBundleV03OrLater, parseBundle } from '../bundle/sigstore-bundle.ts';
 import { type InTotoStatement, parseStatement, subjectFor } from '../cosign/index.ts';
 import type { BundleCandidate } from '../discovery/index.ts';
 import { SignatureRejected, SigverifyError } from '../errors.ts';
+import { yieldToEventLoop } from '../io/concurrency.ts';
 import { outcomeOfError } from './outcome.ts';
 import type { Limits } from '../limits.ts';
 import { type Policy, checkAnnotations } from '../policy/index.ts';
@@ -64,6 +65,7 @@ async function checkBundle(candidate: BundleCandidate, ctx: BundleContext): Prom
     }
     throw error;
   }
+  await yieldToEventLoop();
   const { bundle, json } = parseBundle(bytes);
   // cosign reads only v0.3+ bundles from referrers (pkg/oci/remote/signatures.go).
   if (!isBundleV03OrLater(bundle.mediaType)) {

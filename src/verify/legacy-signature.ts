@@ -13,6 +13,7 @@ import {
 } from '../cosign/index.ts';
 import type { LegacyCandidate } from '../discovery/index.ts';
 import { SignatureRejected, SigverifyError } from '../errors.ts';
+import { yieldToEventLoop } from '../io/concurrency.ts';
 import { outcomeOfError } from './outcome.ts';
 import { parseJson } from '../json/parse.ts';
 import type { Limits } from '../limits.ts';
@@ -146,7 +147,9 @@ async function fetchLayer(candidate: LegacyCandidate, ctx: LegacyContext, maxByt
   const { digest, size } = candidate.layer;
   if (size > maxBytes) throw new SignatureRejected('LAYER_TOO_LARGE', `signature layer declares ${size} bytes (limit ${maxBytes})`);
   try {
-    return Buffer.from(await ctx.store.getBlob(digest, size, maxBytes));
+    const bytes = Buffer.from(await ctx.store.getBlob(digest, size, maxBytes));
+    await yieldToEventLoop();
+    return bytes;
   } catch (error) {
     if (error instanceof SigverifyError && error.code === 'DIGEST_MISMATCH') {
       throw new SignatureRejected('LAYER_DIGEST_MISMATCH', `signature layer does not match its digest ${digest}`, { cause: error });

@@ -77,6 +77,8 @@ export interface VerificationResult {
     readonly digest: Digest | undefined;
     /** Expired TUF metadata accepted under `allowExpiredMetadataUnsafe`: a deviation the record must show. */
     readonly expiredMetadataAccepted?: readonly { readonly role: string; readonly version: number; readonly expires: string }[];
+    /** True when the root is sigverify's own test Sigstore, whose private keys are published (fixtures/trust). */
+    readonly testRoot?: true;
   };
   readonly signatures: readonly SignatureOutcome[];
   /** Distinct verified signatures (log entries counted once). */

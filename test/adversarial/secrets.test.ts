@@ -378,7 +378,7 @@ describe('the audit trail (ModuleGate through gateModule, AuditLog sink)', () =>
 
   async function gateClean(reference: string, credentials: CredentialSource, code: string | undefined): Promise<void> {
     const path = join(dir, `audit-${++trails}.jsonl`);
-    const gated = gateModule(moduleFor(reference), { audit: new AuditLog(path, { fsync: false }), credentials, trust: trustedRootFile(TEST_TRUSTED_ROOT), limits: FAST });
+    const gated = gateModule(moduleFor(reference), { audit: new AuditLog(path, { fsync: false }), credentials, trust: trustedRootFile(TEST_TRUSTED_ROOT), limits: FAST, allowTestTrustRootUnsafe: true });
     if (code === undefined) {
       expectNoSecret(JSON.stringify(await gated), 'gate result');
     } else {

@@ -58,8 +58,12 @@ type Outcome = { readonly reference: string } | { readonly error: GateError };
 
 const SIGVERIFY = [process.execPath, CLI];
 
+/** The fixtures are signed by sigverify's test Sigstore, which the gate refuses unless told this is a test. */
+const TEST_ROOT_ARGS = ['--allow-test-trust-root-unsafe'];
+
 async function verifyModule(config: Record<string, unknown>, kwargs: Record<string, unknown> = {}, sigverify: readonly string[] = SIGVERIFY): Promise<Outcome> {
-  const run = await runPython(['-c', DRIVER, EXAMPLE_DIR, JSON.stringify(config), JSON.stringify(sigverify), JSON.stringify(kwargs)]);
+  const withTestRoot = { ...kwargs, extra_args: [...((kwargs['extra_args'] as string[] | undefined) ?? []), ...TEST_ROOT_ARGS] };
+  const run = await runPython(['-c', DRIVER, EXAMPLE_DIR, JSON.stringify(config), JSON.stringify(sigverify), JSON.stringify(withTestRoot)]);
   if (run.code !== 0) throw new Error(`driver exited ${String(run.code)}: ${run.stderr}`);
   return JSON.parse(run.stdout) as Outcome;
 }
@@ -157,7 +161,7 @@ describe.skipIf(!hasPython)('examples/python/sigverify_gate.py', () => {
     );
     expect(outcome).toMatchObject({ error: { code: 'SIGVERIFY_OUTPUT_INVALID', exit_status: 3 } });
     const record = JSON.parse(await readFile(seen, 'utf8')) as { argv: string[]; policy: Record<string, unknown> };
-    expect(record.argv).toEqual(['check-module', '-', '--base-dir', '/etc/router', '--output', 'json', '--audit-log', '/var/log/audit.jsonl', '--cache-dir', '/var/cache/sigverify', '--cache-ttl', '60']);
+    expect(record.argv).toEqual(['check-module', '-', '--base-dir', '/etc/router', '--output', 'json', '--audit-log', '/var/log/audit.jsonl', '--cache-dir', '/var/cache/sigverify', '--cache-ttl', '60', ...TEST_ROOT_ARGS]);
     // Passed on as written: sigverify resolves every relative path, nested ones included, against --base-dir.
     expect(record.policy).toEqual(policy);
   });
@@ -171,11 +175,11 @@ describe.skipIf(!hasPython)('examples/python/sigverify_gate.py', () => {
     await writeFile(unsigned, JSON.stringify(moduleFor(`${host()}/fixtures:unsigned`, relative)));
     const command = SIGVERIFY.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
 
-    const pass = await runPython([GATE, signed, '--sigverify', command]);
+    const pass = await runPython([GATE, signed, '--sigverify', command, ...TEST_ROOT_ARGS]);
     expect(pass).toMatchObject({ code: 0, stdout: `${host()}/fixtures@${fixtureDigest('signed')}\n` });
     expect(pass.stderr).toContain('verified');
 
-    const fail = await runPython([GATE, unsigned, '--sigverify', command]);
+    const fail = await runPython([GATE, unsigned, '--sigverify', command, ...TEST_ROOT_ARGS]);
     expect(fail).toMatchObject({ code: 1, stdout: '' });
     expect(fail.stderr).toContain('[NO_SIGNATURES]');
   });
