@@ -69,12 +69,13 @@ const RESERVED_PREFIXES = ['signature_', 'required_', 'require_'];
 
 /**
  * The member of ours a name resembles: equal after case folding, `-` → `_`
- * and camelCase → snake_case, or equal to a `signature_…` member without its
- * prefix (`annotations`, `certificate_github_workflow_ref`).
+ * and camelCase → snake_case, equal to a `signature_…` member without its
+ * prefix (`annotations`), or spelt as cosign's flag (`certificate_github_workflow_ref`).
  */
 function lookalikeOf(name: string): string | undefined {
   const normal = snakeCase(name);
-  return [normal, `signature_${normal}`].find((candidate) => KNOWN_MEMBERS.has(candidate));
+  // cosign's flag names (`--certificate-github-workflow-ref`) are `signature_github_workflow_ref` here.
+  return [normal, `signature_${normal}`, normal.replace(/^certificate_github_/, 'signature_github_')].find((candidate) => KNOWN_MEMBERS.has(candidate));
 }
 const IDENTITY_MEMBERS = ['signature_certificate_identity', 'signature_certificate_identity_regexp'] as const;
 const ISSUER_MEMBERS = ['signature_certificate_oidc_issuer', 'signature_certificate_oidc_issuer_regexp'] as const;

@@ -42,7 +42,11 @@ function cap(text: string, max: number): { readonly shown: string; readonly omit
  * Other values are shown as their JSON, unquoted (so `1` and `"1"` differ).
  */
 export function quote(value: unknown, max: number = MAX_QUOTED_CHARS): string {
-  if (typeof value !== 'string') return oneLine((JSON.stringify(value) as string | undefined) ?? String(value), max);
+  if (typeof value !== 'string') {
+    // JSON has no spelling for these (JSON.stringify returns undefined, whatever its type says).
+    const plain = value === undefined || typeof value === 'function' || typeof value === 'symbol';
+    return oneLine(plain ? String(value) : JSON.stringify(value), max);
+  }
   const { shown, omitted } = cap(value, max);
   const body = shown.replace(UNSAFE_IN_QUOTES, escapeChar);
   return omitted === 0 ? `"${body}"` : `"${body}…" (+${omitted} chars)`;
