@@ -8,6 +8,7 @@
  * closed union of codes, `cause` kept.
  */
 import { oneLine } from './text/quote.ts';
+import type { VerificationResult } from './verify/result.ts';
 
 /** What a failure means for the caller; decides the CLI exit code. */
 export type ErrorKind =
@@ -92,18 +93,41 @@ export interface ErrorDetails {
   readonly [key: string]: unknown;
 }
 
-export class SigverifyError extends Error {
-  override readonly name = 'SigverifyError';
-  readonly code: ErrorCode;
-  readonly kind: ErrorKind;
-  readonly details: ErrorDetails;
+/**
+ * The base of every error sigverify throws: a stable string code from a
+ * closed union, a message that is one safe line (foreign values in it are
+ * quoted where they are inserted, and escaped here whatever happens), and
+ * the `cause` kept.
+ */
+export abstract class BaseError<Code extends string> extends Error {
+  readonly code: Code;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
+  constructor(code: Code, message: string, options: { cause?: unknown } = {}) {
     // Messages carry foreign values (media types, digests, paths): one safe line, whatever they hold.
     super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+  }
+}
+
+export interface SigverifyErrorOptions {
+  readonly cause?: unknown;
+  readonly details?: ErrorDetails;
+  /** For a verification that ran and found no passing signature: its result, every signature with its outcome. */
+  readonly result?: VerificationResult;
+}
+
+export class SigverifyError extends BaseError<ErrorCode> {
+  override readonly name = 'SigverifyError';
+  readonly kind: ErrorKind;
+  readonly details: ErrorDetails;
+  /** The verification result when the image was examined and not verified (`verified: false`, per-signature reasons). */
+  readonly result: VerificationResult | undefined;
+
+  constructor(code: ErrorCode, message: string, options: SigverifyErrorOptions = {}) {
+    super(code, message, options);
     this.kind = ERROR_CODES[code];
     this.details = options.details ?? {};
+    this.result = options.result;
   }
 }
 
@@ -151,12 +175,6 @@ export const REJECTION_CODES = [
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 
 /** A per-signature failure, raised inside the pipeline and caught into the result. */
-export class SignatureRejected extends Error {
+export class SignatureRejected extends BaseError<RejectionCode> {
   override readonly name = 'SignatureRejected';
-  readonly code: RejectionCode;
-
-  constructor(code: RejectionCode, message: string, options: { cause?: unknown } = {}) {
-    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-  }
 }

@@ -74,8 +74,6 @@ export {
   ModulePolicySchema,
   type ModuleTrust,
   type ProcessorConfig,
-  type ResolveOptions,
-  type ResolvedDigest,
   checkProcessorConfig,
   compileModulePolicy,
   gateModule,
@@ -84,7 +82,6 @@ export {
   parseModulePolicy,
   parseProcessorConfig,
   readPolicyFile,
-  resolveDigest,
 } from './processor/index.ts';
 export { CACHE_ENTRY_MEDIA_TYPE, type CacheKey, type CachedVerification, DEFAULT_CACHE_TTL_MS, ResultCache, type ResultCacheOptions } from './cache/index.ts';
 export {

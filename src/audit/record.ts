@@ -208,7 +208,7 @@ function signatureEvidence(s: SignatureOutcome, publicKeySha256: Digest | undefi
 /** The reason codes of a refusal: the error's, and each evaluated signature's. */
 export function refusalOf(error: unknown): Pick<AuditEntry, 'decision' | 'reason' | 'signatureReasons' | 'digest'> {
   if (!(error instanceof SigverifyError)) return { decision: 'unavailable', reason: 'INTERNAL_ERROR' };
-  const result = error.details['result'] as VerificationResult | undefined;
+  const { result } = error;
   const digestDetail = result?.digest ?? error.details.digest;
   return {
     decision: error.kind === 'unavailable' ? 'unavailable' : 'rejected',

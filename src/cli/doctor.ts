@@ -11,8 +11,7 @@ import {
   trustedRootFile,
   configuredTrustSource,
 } from '../index.ts';
-import { LayoutStore } from '../layout/store.ts';
-import { RegistryClient } from '../registry/index.ts';
+import { ContentStores } from '../registry/index.ts';
 
 /**
  * `sigverify doctor [IMAGE]`: installation qualification. Checks what would
@@ -116,7 +115,7 @@ async function imageChecks(image: string, allowHttp: boolean, now: () => Date): 
   }
   if (ref.kind === 'layout') {
     try {
-      const found = await new LayoutStore(ref.path).getManifest(ref.digest ?? ref.tag ?? 'latest');
+      const found = await new ContentStores().open(ref).getManifest(ref.digest ?? ref.tag ?? 'latest');
       return [found === undefined
         ? { name: 'image', status: 'fail', detail: `${image} is not in the layout`, fix: 'check the tag or digest' }
         : { name: 'image', status: 'ok', detail: `${image} resolves to ${found.digest}` }];
@@ -132,7 +131,7 @@ async function imageChecks(image: string, allowHttp: boolean, now: () => Date): 
   } catch (error) {
     checks.push({ name: 'credentials', status: 'fail', detail: (error as Error).message, fix: 'check DOCKER_CONFIG / ~/.docker/config.json and the credential helper' });
   }
-  const client = new RegistryClient({ registry: ref.registry, repository: ref.repository, allowHttp, credentials, userAgent: `sigverify/${VERSION}` });
+  const client = new ContentStores({ credentials, allowHttpRegistry: allowHttp }).open(ref);
   try {
     const found = await client.getManifest(ref.digest ?? ref.tag ?? 'latest');
     checks.push(found === undefined

@@ -182,7 +182,7 @@ function reportError(error: unknown, io: Io, image: string | undefined, output: 
   const known = error instanceof SigverifyError;
   const code = known ? error.code : 'INTERNAL_ERROR';
   const message = error instanceof Error ? error.message : String(error);
-  const result = known ? (error.details['result'] as VerificationResult | undefined) : undefined;
+  const result = known ? error.result : undefined;
   if (image === undefined) {
     io.stderr(`sigverify: ${message}\n${known && error.kind === 'usage' ? 'Run "sigverify help" for usage.\n' : ''}`);
   } else {

@@ -242,7 +242,7 @@ function reportPass(gate: GateResult, io: Io): void {
 function refused(error: unknown, io: Io, name: string, output: 'text' | 'json', requested: string | undefined): number {
   const { code, message, exit, decision } = describeError(error);
   io.stderr(`✗ Module ${name} may NOT run${requested === undefined ? '' : ` (${requested})`}: [${code}] ${message}\n`);
-  const result = error instanceof SigverifyError ? (error.details['result'] as VerificationResult | undefined) : undefined;
+  const result = error instanceof SigverifyError ? error.result : undefined;
   if ((result?.signatures.length ?? 0) > 1) {
     for (const s of result?.signatures ?? []) io.stderr(describeOutcome(s));
   }

@@ -3,14 +3,13 @@ import type { CacheKey, ResultCache } from '../cache/result-cache.ts';
 import { DEFAULT_CACHE_TTL_MS } from '../cache/result-cache.ts';
 import { SigverifyError, isSigverifyError } from '../errors.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
-import { type Digest, parseReference, pinnedReference, repositoryName } from '../reference/index.ts';
-import { type CredentialSource, dockerConfigCredentials } from '../registry/index.ts';
+import { type Digest, parseReference, repositoryName } from '../reference/index.ts';
+import { ContentStores, type CredentialSource, type StoreFactory } from '../registry/index.ts';
 import { TEST_TRUST_ROOT_WARNING, type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot, isTestTrustRoot } from '../trust-root/index.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
-import { ImageVerifier, type VerificationResult, type VerifyOptions } from '../verify/index.ts';
+import { ImageVerifier, type ResolvedReference, type VerificationResult, type VerifyOptions, resolveReference } from '../verify/index.ts';
 import { VERSION } from '../version.ts';
 import { CompiledModule, type ModuleLoadOptions, compileModulePolicy, parseProcessorConfig, stringMember } from './module-policy.ts';
-import { type ResolveOptions, resolveDigest } from './resolve.ts';
 
 export interface GateOptions {
   /** Overrides every module's `trust`; default the module's, else the source `trust init` configured, else public-good TUF. */
@@ -38,6 +37,8 @@ export interface GateOptions {
   readonly limits?: Partial<Limits>;
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
+  /** Where content is opened (see VerifyOptions.stores); default one for this gate, so tokens are reused across calls. */
+  readonly stores?: StoreFactory;
 }
 
 export type GateDecision = 'verified' | 'signature-not-required';
@@ -97,7 +98,9 @@ interface Verifiers {
  */
 export class ModuleGate {
   readonly #options: GateOptions;
-  readonly #credentials: CredentialSource;
+  /** One for every module and call: registry tokens and credentials are reused across gate calls. */
+  readonly #stores: StoreFactory;
+  readonly #limits: Limits;
   readonly #clock: () => number;
   readonly #refreshMs: number;
   readonly #verifiers = new Map<Digest, Promise<Verifiers>>();
@@ -107,7 +110,13 @@ export class ModuleGate {
     this.#clock = options.clock ?? Date.now;
     this.#refreshMs = options.trustRefreshMs ?? DEFAULT_CACHE_TTL_MS;
     // One credential source for every call, so credential helpers are asked once per registry.
-    this.#credentials = options.credentials ?? dockerConfigCredentials({ limits: resolveLimits(options.limits) });
+    this.#limits = resolveLimits(options.limits);
+    this.#stores = options.stores ?? new ContentStores({
+      limits: this.#limits,
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...(options.allowHttpRegistry === undefined ? {} : { allowHttpRegistry: options.allowHttpRegistry }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
   }
 
   /**
@@ -142,7 +151,12 @@ export class ModuleGate {
   async #decide(compiled: CompiledModule, progress: Progress): Promise<Omit<GateResult, 'audit'>> {
     const base = { mediaType: GATE_RESULT_MEDIA_TYPE, module: compiled.name, requestedReference: compiled.reference } as const;
     // 1. Resolve: the digest of the bytes received, every time (a tag may have moved).
-    const resolved = await resolveDigest(compiled.reference, { ...this.#storeOptions(), ...(compiled.platform === undefined ? {} : { platform: compiled.platform }) });
+    const resolved = await resolveReference(compiled.reference, {
+      stores: this.#stores,
+      limits: this.#limits,
+      ...(compiled.platform === undefined ? {} : { platform: compiled.platform }),
+      ...(this.#options.signal === undefined ? {} : { signal: this.#options.signal }),
+    });
     progress.digest = resolved.digest;
     if (!compiled.requireSignature) {
       const policyDigest = compiled.policyDigest(undefined);
@@ -162,10 +176,9 @@ export class ModuleGate {
     const hit = await this.#options.cache?.get(key);
     if (hit !== undefined) return { ...verified, reference: hit.result.pinnedReference, result: hit.result, attestations: hit.attestations, cached: true };
 
-    // 4. Verify the signature, then each required attestation, all of the digest resolved in 1.
-    const pinned = pinnedReference(ref, resolved.digest);
-    const result = await verifiers.signature.verify(pinned);
-    const attestations = await verifyAttestations(verifiers, compiled.requiredAttestations, pinned, result);
+    // 4. Verify the signature, then each required attestation, all of the image resolved in 1 (no second manifest request).
+    const result = await verifiers.signature.verifyResolved(resolved);
+    const attestations = await verifyAttestations(verifiers, compiled.requiredAttestations, resolved, result);
     await this.#options.cache?.set(key, { result, attestations });
     return { ...verified, reference: result.pinnedReference, result, attestations, cached: false };
   }
@@ -196,7 +209,8 @@ export class ModuleGate {
         });
       }
       const options: VerifyOptions = {
-        ...this.#storeOptions(),
+        stores: this.#stores,
+        limits: this.#limits,
         // The root is loaded once here and shared by every verifier of this policy.
         trust: { description: source?.description ?? 'none', key: source?.key ?? 'none', load: () => Promise.resolve(root) },
         ...(compiled.platform === undefined ? {} : { platform: compiled.platform }),
@@ -213,17 +227,6 @@ export class ModuleGate {
       if (this.#verifiers.get(policyDigest) === loading) this.#verifiers.delete(policyDigest);
     });
     return loading;
-  }
-
-  #storeOptions(): ResolveOptions {
-    const o = this.#options;
-    return {
-      credentials: this.#credentials,
-      ...(o.allowHttpRegistry === undefined ? {} : { allowHttpRegistry: o.allowHttpRegistry }),
-      ...(o.limits === undefined ? {} : { limits: o.limits }),
-      ...(o.fetch === undefined ? {} : { fetch: o.fetch }),
-      ...(o.signal === undefined ? {} : { signal: o.signal }),
-    };
   }
 
   /** Appends the record (duration measured up to now); a sink failure becomes AUDIT_UNAVAILABLE. */
@@ -250,11 +253,12 @@ export function gateModule(module: unknown, options: GateOptions = {}): Promise<
 /**
  * Required attestations, each verified by its own verifier against the same
  * pinned digest as the signature; a missing or failing one refuses the
- * module with ATTESTATION_NOT_VERIFIED (its result in `details.result`).
+ * module with ATTESTATION_NOT_VERIFIED (its result in `result`).
  * Failures that are not a definite "no" (registry unavailable) pass as they are.
  */
-async function verifyAttestations(verifiers: Verifiers, types: readonly string[], pinned: string, signature: VerificationResult): Promise<VerificationResult[]> {
-  const settled = await Promise.allSettled(types.map((type) => (verifiers.attestations.get(type) as ImageVerifier).verify(pinned)));
+async function verifyAttestations(verifiers: Verifiers, types: readonly string[], resolved: ResolvedReference, signature: VerificationResult): Promise<VerificationResult[]> {
+  const pinned = signature.pinnedReference;
+  const settled = await Promise.allSettled(types.map((type) => (verifiers.attestations.get(type) as ImageVerifier).verifyResolved(resolved)));
   return settled.map((s, i) => {
     const predicateType = types[i] as string;
     if (s.status === 'rejected') {
@@ -263,6 +267,7 @@ async function verifyAttestations(verifiers: Verifiers, types: readonly string[]
       throw new SigverifyError('ATTESTATION_NOT_VERIFIED', `${pinned}: no verified attestation of type ${predicateType}: [${error.code}] ${error.message}`, {
         cause: error,
         details: { ...error.details, predicateType },
+        ...(error.result === undefined ? {} : { result: error.result }),
       });
     }
     // Same digest, same thing to run: anything else is a bug, never a pass.

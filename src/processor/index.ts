@@ -13,5 +13,4 @@ export {
   parseProcessorConfig,
   readPolicyFile,
 } from './module-policy.ts';
-export { type ResolveOptions, type ResolvedDigest, resolveDigest } from './resolve.ts';
 export { type ModuleTrust, ModuleTrustSchema, trustSourceOf } from './trust.ts';

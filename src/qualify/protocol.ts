@@ -10,7 +10,6 @@ import { type GateResult, type ModulePolicyInput, gateModule } from '../processo
 import { digestHex, parseReference } from '../reference/index.ts';
 import { staticCredentials } from '../registry/index.ts';
 import { type TrustSource, trustSourceFrom } from '../trust-root/index.ts';
-import type { VerificationResult } from '../verify/index.ts';
 import { VERSION, dependencyVersion } from '../version.ts';
 import { type QualificationKit, loadKit } from './kit.ts';
 import { QualificationRegistry } from './registry.ts';
@@ -248,7 +247,7 @@ function verifiedObservation(gate: GateResult): QualificationObservation {
 
 function refusalOf(error: unknown): QualificationObservation {
   if (!isSigverifyError(error)) return { outcome: 'error', code: 'INTERNAL_ERROR', message: error instanceof Error ? error.message : String(error) };
-  const result = error.details['result'] as VerificationResult | undefined;
+  const { result } = error;
   const reasons = (result?.signatures ?? []).filter((s) => s.outcome !== 'skipped').map((s) => s.reason?.code ?? s.outcome);
   return { outcome: 'refused', code: error.code, ...(reasons.length === 0 ? {} : { reasons }), message: error.message };
 }

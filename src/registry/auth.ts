@@ -182,7 +182,6 @@ export interface AuthenticatorOptions {
   readonly registry: string;
   readonly repository: string;
   readonly credentials: CredentialSource | undefined;
-  readonly http: HttpContext;
 }
 
 interface Token {
@@ -193,8 +192,10 @@ interface Token {
 /**
  * Answers challenges for one registry repository and remembers the answer, so
  * later requests send it up front instead of paying a 401 round trip each.
- * Tokens are cached per (realm, service, scope) for the client's lifetime,
- * until `expires_in` passes or the registry refuses them.
+ * Tokens are cached per (realm, service, scope) until `expires_in` passes or
+ * the registry refuses them. One Authenticator may serve many clients (the
+ * store factory shares it across verifications): the HTTP context, with the
+ * caller's deadline, comes with each call.
  */
 export class Authenticator {
   readonly #options: AuthenticatorOptions;
@@ -207,40 +208,40 @@ export class Authenticator {
   }
 
   /** The Authorization to send before being challenged: the answer to the last challenge, if any. */
-  async authorization(what: string): Promise<string | undefined> {
-    return this.#challenge === undefined ? undefined : this.#answer(this.#challenge, undefined, what);
+  async authorization(what: string, http: HttpContext): Promise<string | undefined> {
+    return this.#challenge === undefined ? undefined : this.#answer(this.#challenge, undefined, what, http);
   }
 
   /**
    * Answers a 401. `refused` is the Authorization the registry just rejected:
    * a cached token equal to it is dropped and a fresh one fetched.
    */
-  async respond(header: string | null, refused: string | undefined, what: string): Promise<string> {
+  async respond(header: string | null, refused: string | undefined, what: string, http: HttpContext): Promise<string> {
     const challenges = header === null ? [] : parseWwwAuthenticate(header);
     if (challenges === undefined) throw this.#failed(what, 'malformed WWW-Authenticate header');
     const challenge = selectChallenge(challenges);
     if (challenge === undefined) throw this.#failed(what, 'no Bearer or Basic challenge in 401 response');
     this.#challenge = challenge;
-    return this.#answer(challenge, refused, what);
+    return this.#answer(challenge, refused, what, http);
   }
 
-  async #answer(challenge: Challenge, refused: string | undefined, what: string): Promise<string> {
+  async #answer(challenge: Challenge, refused: string | undefined, what: string, http: HttpContext): Promise<string> {
     const credentials = await this.#getCredentials();
     if (challenge.scheme === 'basic') {
       if (credentials === undefined) throw this.#failed(what, 'registry requires credentials and none are configured');
       if (credentials.username === IDENTITY_TOKEN_USERNAME) throw this.#failed(what, 'an identity token cannot answer a Basic challenge');
       return basicAuthorization(credentials);
     }
-    const request = tokenRequest(challenge, this.#options.repository, credentials, this.#options.http.allowHttp);
+    const request = tokenRequest(challenge, this.#options.repository, credentials, http.allowHttp);
     if (typeof request === 'string') throw this.#failed(what, request);
     const key = [request.url.href, request.form?.toString() ?? ''].join('\n');
     const cached = this.#tokens.get(key);
     if (cached !== undefined) {
       const token = await cached;
-      if (token.authorization !== refused && token.expiresAt > this.#options.http.now()) return token.authorization;
+      if (token.authorization !== refused && token.expiresAt > http.now()) return token.authorization;
       if (this.#tokens.get(key) === cached) this.#tokens.delete(key);
     }
-    const pending = this.#fetchToken(request, what);
+    const pending = this.#fetchToken(request, what, http);
     this.#tokens.set(key, pending);
     // A failed fetch is not cached; the caller still sees its error through `await pending`.
     pending.catch(() => {
@@ -249,8 +250,7 @@ export class Authenticator {
     return (await pending).authorization;
   }
 
-  async #fetchToken(request: TokenRequest, what: string): Promise<Token> {
-    const { http } = this.#options;
+  async #fetchToken(request: TokenRequest, what: string, http: HttpContext): Promise<Token> {
     const httpRequest: HttpRequest = {
       url: request.url,
       what: `token for ${what}`,
@@ -269,7 +269,7 @@ export class Authenticator {
     return { authorization: `Bearer ${parsed.token}`, expiresAt: http.now() + parsed.expiresIn * 1000 };
   }
 
-  // Asked once per client, and only when a registry challenges: anonymous pulls never run a credential helper.
+  // Asked once per Authenticator, and only when a registry challenges: anonymous pulls never run a credential helper.
   #getCredentials(): Promise<Credentials | undefined> {
     this.#credentials ??= this.#options.credentials?.get(this.#options.registry) ?? Promise.resolve(undefined);
     return this.#credentials;

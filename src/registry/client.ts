@@ -1,6 +1,6 @@
 import { type ErrorDetails, SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
-import { type Digest, isDigest, parseRegistryReference, type RegistryReference, sha256Digest, TAG_PATTERN } from '../reference/index.ts';
+import { type Digest, isDigest, parseRegistryReference, sha256Digest, TAG_PATTERN } from '../reference/index.ts';
 import { Authenticator } from './auth.ts';
 import type { CredentialSource } from './credentials.ts';
 import { type Descriptor, parseManifest } from '../oci/index.ts';
@@ -32,6 +32,12 @@ export interface RegistryClientOptions {
   readonly fetch?: typeof fetch;
   readonly userAgent?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Challenge answers and tokens, shared by every client of the same
+   * registry, repository and credentials (the store factory's pool); default
+   * one of this client's own.
+   */
+  readonly authenticator?: Authenticator;
   /** Waits between retries (tests inject a recorder). */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Clock for token expiry and Retry-After dates (ms since the epoch). */
@@ -89,7 +95,7 @@ export class RegistryClient implements ContentStore {
       sleep: options.sleep ?? defaultSleep,
       now: options.now ?? Date.now,
     };
-    this.#auth = new Authenticator({ registry, repository, credentials: options.credentials, http: this.#http });
+    this.#auth = options.authenticator ?? new Authenticator({ registry, repository, credentials: options.credentials });
   }
 
   /**
@@ -278,14 +284,14 @@ export class RegistryClient implements ContentStore {
   async #get(url: URL, request: Omit<HttpRequest, 'url' | 'authorization'>): Promise<HttpResponse> {
     const withAuth = (authorization: string | undefined): HttpRequest =>
       authorization === undefined ? { ...request, url } : { ...request, url, authorization };
-    let authorization = await this.#auth.authorization(request.what);
+    let authorization = await this.#auth.authorization(request.what, this.#http);
     let response = await send(withAuth(authorization), this.#http);
     // Only this registry's own challenge is answered. A 401 from another origin
     // that a redirect led to (storage, or a hostile host) names a realm that
     // origin chose: answering it would send this registry's credentials there
     // (test/adversarial/protocol-abuse.test.ts, "401 Bearer with its own realm").
     if (response.status === 401 && response.url.origin === this.#baseUrl.origin) {
-      authorization = await this.#auth.respond(response.headers.get('www-authenticate'), authorization, request.what);
+      authorization = await this.#auth.respond(response.headers.get('www-authenticate'), authorization, request.what, this.#http);
       response = await send(withAuth(authorization), this.#http);
     }
     if (response.status === 401 || response.status === 403) {
@@ -300,13 +306,6 @@ export class RegistryClient implements ContentStore {
 }
 
 /** A client for the registry and repository a parsed reference names. */
-export function registryClientFor(
-  reference: RegistryReference,
-  options: Omit<RegistryClientOptions, 'registry' | 'repository'> = {},
-): RegistryClient {
-  return new RegistryClient({ ...options, registry: reference.registry, repository: reference.repository });
-}
-
 // Exactly what the reference parser produces, so a client never talks to a host or path it would not have parsed.
 function isNormalisedName(registry: string, repository: string): boolean {
   try {

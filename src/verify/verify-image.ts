@@ -4,7 +4,6 @@ import { ATTESTATION_TAG_SUFFIX, COSIGN_SIGN_PREDICATE_TYPE, SIGNATURE_TAG_SUFFI
 import { type SignatureCandidate, discoverBundles, discoverLegacySignatures, legacySignatureTag } from '../discovery/index.ts';
 import { type ErrorCode, SigverifyError, isSigverifyError } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
-import { LayoutStore } from '../layout/store.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { type ImageIndex, type Manifest, type Platform, formatPlatform, parseManifest, parsePlatform, platformMatches, selectPlatform } from '../oci/index.ts';
 import { type Matcher, type Policy, type PolicyInput, compilePolicy } from '../policy/index.ts';
@@ -17,7 +16,7 @@ import {
   parseRegistryReference,
   pinnedReference,
 } from '../reference/index.ts';
-import { type CredentialSource, RegistryClient, dockerConfigCredentials } from '../registry/index.ts';
+import { ContentStores, type CredentialSource, type StoreFactory } from '../registry/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot, isTestTrustRoot } from '../trust-root/index.ts';
 import { quote } from '../text/quote.ts';
@@ -53,6 +52,12 @@ export interface VerifyOptions {
   /** Injectable for tests and embedding; default: the global fetch. */
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
+  /**
+   * Where content is opened: share one between verifiers (the gate does) so
+   * registry tokens are reused across verifications. Default: one of this
+   * verifier's own, from `allowHttpRegistry`, `credentials`, `limits`, `fetch`.
+   */
+  readonly stores?: StoreFactory;
 }
 
 /** The image a reference resolved to: its digest, computed from these bytes. */
@@ -63,6 +68,70 @@ export interface ResolvedImage {
   /** Undefined when only the digest is known (interop replays). */
   readonly bytes?: Uint8Array;
   readonly manifest?: Manifest;
+}
+
+/** A reference resolved to the image it names (step 1), for {@link ImageVerifier.verifyResolved}. */
+export interface ResolvedReference {
+  /** The reference as given. */
+  readonly reference: string;
+  /** sha256 of the manifest or index bytes received (never a registry header), or the digest the reference names. */
+  readonly digest: Digest;
+  /** Absent when a digest reference was not fetched. */
+  readonly kind?: 'manifest' | 'index';
+  /** What to run: `registry/repository@sha256:…` of `digest`, or, with a platform, of its child (not yet verified). */
+  readonly pinnedReference: string;
+}
+
+interface ResolutionInternals {
+  readonly ref: ImageReference;
+  readonly image: ResolvedImage;
+  readonly store: ContentStore;
+  readonly signal: AbortSignal;
+}
+
+/** What only the verifier needs of a resolution: kept out of the public shape. */
+const resolutions = new WeakMap<ResolvedReference, ResolutionInternals>();
+
+function internalsOf(resolved: ResolvedReference): ResolutionInternals {
+  const internals = resolutions.get(resolved);
+  if (internals === undefined) throw new TypeError('verifyResolved takes what ImageVerifier.resolve or resolveReference returned');
+  return internals;
+}
+
+export interface ResolveOptions {
+  readonly stores: StoreFactory;
+  readonly limits?: Limits;
+  /** `os/arch[/variant]`: pin this child of a multi-arch image. */
+  readonly platform?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Step 1 of every verification, also for callers that pin an image they do
+ * not verify (a module with `require_signature: false`): the digest of the
+ * bytes received; a digest reference is one already and, like cosign, is not
+ * fetched unless a platform must be picked. The verification deadline starts here.
+ */
+export async function resolveReference(reference: string, options: ResolveOptions): Promise<ResolvedReference> {
+  const ref = parseReference(reference);
+  const limits = resolveLimits(options.limits);
+  const signal = AbortSignal.any([AbortSignal.timeout(limits.verificationTimeoutMs), ...(options.signal ? [options.signal] : [])]);
+  const store = options.stores.open(ref, signal);
+  // A digest reference already is an identity: like cosign, verify its signatures without the
+  // manifest (a registry may hold the signatures of an image it no longer holds), and fetch
+  // the manifest only for what needs it (a platform; a message signature's artifact).
+  const image: ResolvedImage = ref.digest !== undefined && options.platform === undefined
+    ? { digest: ref.digest }
+    : await resolveImage(store, ref, reference, limits);
+  let pinned = pinnedReference(ref, image.digest);
+  if (options.platform !== undefined) {
+    const platform = parsePlatform(options.platform);
+    if (image.kind === 'index') pinned = pinnedReference(ref, selectPlatform(image.manifest as ImageIndex, platform, `${reference} (${image.digest})`).digest);
+    else await checkPlatform(store, image, platform, reference, limits);
+  }
+  const resolved: ResolvedReference = { reference, digest: image.digest, ...(image.kind === undefined ? {} : { kind: image.kind }), pinnedReference: pinned };
+  resolutions.set(resolved, { ref, image, store, signal });
+  return resolved;
 }
 
 /** Signature layers verified at once; they are independent, the registry is shared. */
@@ -80,7 +149,7 @@ export class ImageVerifier {
   readonly #sigstore: Verifier;
   readonly #options: VerifyOptions;
   readonly #limits: Limits;
-  readonly #credentials: CredentialSource;
+  readonly #stores: StoreFactory;
   readonly #testRoot: boolean;
 
   private constructor(policy: Policy, trust: TrustRoot, options: VerifyOptions) {
@@ -92,7 +161,12 @@ export class ImageVerifier {
     this.#options = options;
     this.#limits = resolveLimits(options.limits);
     this.#sigstore = createSigstoreVerifier(trust, policy);
-    this.#credentials = options.credentials ?? dockerConfigCredentials({ limits: this.#limits });
+    this.#stores = options.stores ?? new ContentStores({
+      limits: this.#limits,
+      ...(options.allowHttpRegistry === undefined ? {} : { allowHttpRegistry: options.allowHttpRegistry }),
+      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
     this.#testRoot = isTestTrustRoot(trust);
   }
 
@@ -105,25 +179,36 @@ export class ImageVerifier {
    * Verifies an image the way `cosign verify` does (cosign-formats §4):
    * resolve the reference to a digest → discover signatures → verify each →
    * apply the policy → result. Resolves only when at least one signature
-   * passes; otherwise throws a SigverifyError whose `details.result` holds the
+   * passes; otherwise throws a SigverifyError whose `result` holds the
    * per-signature outcomes.
    */
   async verify(reference: string): Promise<VerificationResult> {
-    const ref = parseReference(reference);
-    const signal = AbortSignal.any([AbortSignal.timeout(this.#limits.verificationTimeoutMs), ...(this.#options.signal ? [this.#options.signal] : [])]);
+    return this.verifyResolved(await this.resolve(reference));
+  }
+
+  /**
+   * Step 1 alone: the reference resolved to the digest of the bytes received
+   * (a tag is asked for every time). A caller that decides something on the
+   * digest first (the gate's result cache) then calls {@link verifyResolved},
+   * which fetches the manifest no second time.
+   */
+  resolve(reference: string): Promise<ResolvedReference> {
+    return resolveReference(reference, {
+      stores: this.#stores,
+      limits: this.#limits,
+      ...(this.#options.platform === undefined ? {} : { platform: this.#options.platform }),
+      ...(this.#options.signal === undefined ? {} : { signal: this.#options.signal }),
+    });
+  }
+
+  /** Steps 2–6 for a reference {@link resolve} resolved (any verifier's: the same image may be verified for a signature and each attestation). */
+  verifyResolved(resolved: ResolvedReference): Promise<VerificationResult> {
+    const { ref, image, store, signal } = internalsOf(resolved);
     // One budget of bytes for everything this verification fetches (limits.maxVerificationBytes).
     const budget = new ByteBudget(this.#limits.maxVerificationBytes);
-    const store = this.#openStore(ref, signal, budget);
-
-    // 1. Resolve: the digest of the bytes received is the image identity (never a header).
-    // A digest reference already is one: like cosign, verify its signatures without the
-    // manifest (a registry may hold the signatures of an image it no longer holds), and
-    // fetch the manifest only for what needs it (--platform; a message signature's artifact).
-    const image: ResolvedImage = ref.digest !== undefined && this.#options.platform === undefined
-      ? { digest: ref.digest }
-      : await resolveImage(store, ref, reference, this.#limits);
-    if (this.#options.platform === undefined) return this.verifySignaturesOf(store, ref, reference, image, signal, budget);
-    return this.#verifyPlatform(store, ref, reference, image, parsePlatform(this.#options.platform), signal, budget);
+    const budgeted = new BudgetedStore(store, budget);
+    if (this.#options.platform === undefined) return this.#verifyDigest(budgeted, ref, resolved.reference, image, signal, budget);
+    return this.#verifyPlatform(budgeted, ref, resolved.reference, image, parsePlatform(this.#options.platform), signal, budget);
   }
 
   /**
@@ -135,13 +220,13 @@ export class ImageVerifier {
   async #verifyPlatform(store: ContentStore, ref: ImageReference, reference: string, image: ResolvedImage, platform: Platform, signal: AbortSignal, budget: ByteBudget): Promise<VerificationResult> {
     if (image.kind === 'manifest') {
       await checkPlatform(store, image, platform, reference, this.#limits);
-      const result = await this.verifySignaturesOf(store, ref, reference, image, signal, budget);
+      const result = await this.#verifyDigest(store, ref, reference, image, signal, budget);
       return { ...result, platform: { ...platform, digest: image.digest, signed: 'image' } };
     }
     const child = selectPlatform(image.manifest as ImageIndex, platform, `${reference} (${image.digest})`);
     const run = { ...platform, digest: child.digest };
     try {
-      const result = await this.verifySignaturesOf(store, ref, reference, image, signal, budget);
+      const result = await this.#verifyDigest(store, ref, reference, image, signal, budget);
       return { ...result, pinnedReference: pinnedReference(ref, child.digest), platform: { ...run, signed: 'index' } };
     } catch (indexError) {
       if (!isSigverifyError(indexError) || indexError.kind !== 'rejected') throw indexError;
@@ -149,23 +234,19 @@ export class ImageVerifier {
       // The index's entry is unsigned here, so the child's own config must say it is this platform
       // (else a registry could map linux/amd64 to any image the identity ever signed).
       await checkPlatform(store, childImage, platform, reference, this.#limits);
-      const result = await this.verifySignaturesOf(store, ref, reference, childImage, signal, budget);
+      const result = await this.#verifyDigest(store, ref, reference, childImage, signal, budget);
       return { ...result, platform: { ...run, signed: 'child' } };
     }
   }
 
-  /**
-   * Steps 2–6 for a digest already resolved from `store`. @internal Exposed
-   * for tests that replay signatures of images whose manifests are not
-   * available (interop data); the public entry point is {@link verify}.
-   */
-  async verifySignaturesOf(
+  /** Steps 2–6 for one digest. */
+  async #verifyDigest(
     store: ContentStore,
     ref: ImageReference,
     reference: string,
     image: ResolvedImage,
-    signal?: AbortSignal,
-    budget: ByteBudget = new ByteBudget(this.#limits.maxVerificationBytes),
+    signal: AbortSignal,
+    budget: ByteBudget,
   ): Promise<VerificationResult> {
     const { digest } = image;
     // 2. Discover, from both places signatures live (cosign-formats §2.4 and
@@ -173,7 +254,7 @@ export class ImageVerifier {
     // both are reported): the legacy tag, and the OCI 1.1 referrers.
     const signatureStore = this.#options.signatureRepository === undefined
       ? store
-      : this.#openStore(parseRegistryReference(this.#options.signatureRepository), signal, budget);
+      : new BudgetedStore(this.#stores.open(parseRegistryReference(this.#options.signatureRepository), signal), budget);
     const suffix = this.purpose.kind === 'signature' ? SIGNATURE_TAG_SUFFIX : ATTESTATION_TAG_SUFFIX;
     const [legacy, referrers] = await Promise.all([
       discoverLegacySignatures(signatureStore, digest, this.#limits, suffix),
@@ -206,24 +287,6 @@ export class ImageVerifier {
     const result = this.#result(reference, ref, image, discovery, outcomes);
     if (!result.verified) throw notVerified(result);
     return result;
-  }
-
-  #openStore(ref: ImageReference, signal: AbortSignal | undefined, budget: ByteBudget): ContentStore {
-    return new BudgetedStore(this.#openUnbudgeted(ref, signal), budget);
-  }
-
-  #openUnbudgeted(ref: ImageReference, signal: AbortSignal | undefined): ContentStore {
-    if (ref.kind === 'layout') return new LayoutStore(ref.path, this.#limits);
-    return new RegistryClient({
-      registry: ref.registry,
-      repository: ref.repository,
-      allowHttp: this.#options.allowHttpRegistry === true,
-      limits: this.#limits,
-      credentials: this.#credentials,
-      ...(signal === undefined ? {} : { signal }),
-      ...(this.#options.fetch === undefined ? {} : { fetch: this.#options.fetch }),
-      userAgent: `sigverify/${VERSION}`,
-    });
   }
 
   #result(reference: string, ref: ImageReference, image: ResolvedImage, discovery: DiscoverySummary, signatures: SignatureOutcome[]): VerificationResult {
@@ -354,17 +417,17 @@ function summariseMatcher(matcher: Matcher): MatcherSummary {
  */
 function notVerified(result: VerificationResult): SigverifyError {
   const where = `${result.reference} (${result.digest})`;
-  const details = { reference: result.reference, digest: result.digest, result };
+  const details = { reference: result.reference, digest: result.digest };
   const evaluated = result.signatures.filter((s) => s.outcome !== 'skipped');
   if (evaluated.length === 0) {
-    return new SigverifyError('NO_SIGNATURES', `no signatures found for ${where}`, { details });
+    return new SigverifyError('NO_SIGNATURES', `no signatures found for ${where}`, { details, result });
   }
   const unavailable = evaluated.find((s) => s.outcome === 'unavailable');
   if (unavailable !== undefined) {
     // Outcomes are 'unavailable' only for errors of the unavailable kind, so the code is an ErrorCode.
     const code = (unavailable.reason?.code ?? 'REGISTRY_UNREACHABLE') as ErrorCode;
-    return new SigverifyError(code, `could not fetch every signature of ${where} and none verified: ${unavailable.reason?.message ?? ''}`, { details });
+    return new SigverifyError(code, `could not fetch every signature of ${where} and none verified: ${unavailable.reason?.message ?? ''}`, { details, result });
   }
   const reasons = evaluated.map((s) => `${s.origin}: ${s.reason?.code ?? 'UNKNOWN'} ${s.reason?.message ?? ''}`).join('; ');
-  return new SigverifyError('NO_MATCHING_SIGNATURE', `no signature of ${where} satisfies the policy: ${reasons}`, { details });
+  return new SigverifyError('NO_MATCHING_SIGNATURE', `no signature of ${where} satisfies the policy: ${reasons}`, { details, result });
 }

@@ -416,7 +416,7 @@ export async function expectRefused(verification: Promise<VerificationResult>, c
   const { error } = settled;
   expect(error).toBeInstanceOf(SigverifyError);
   expect(error).toMatchObject({ code });
-  const result = (error as SigverifyError).details['result'] as VerificationResult | undefined;
+  const { result } = error as SigverifyError;
   if (result !== undefined) {
     expect(result.verified).toBe(false);
     expect(result.verifiedSignatures).toBe(0);

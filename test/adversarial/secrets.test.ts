@@ -90,7 +90,7 @@ function expectErrorClean(error: unknown): void {
   expectNoSecret(e.message, 'error message');
   expectNoSecret(JSON.stringify(e.details), 'error details');
   expectNoSecret(inspect(e, { depth: 20 }), 'the error as logged (cause chain included)');
-  const result = e.details['result'] as VerificationResult | undefined;
+  const { result } = e;
   if (result !== undefined) expectNoSecret(JSON.stringify(result), 'verification result');
 }
 
@@ -157,7 +157,7 @@ describe('Basic credentials (staticCredentials)', () => {
     registry.misbehave(anyRequest, requireBasic(USER, PASSWORD));
     registry.misbehave(blobOf(), echoing(500));
     const error = await failsCleanly(verifyAt(registry.ref('signed'), { credentials: basicCredentials(), limits: FAST }), 'REGISTRY_HTTP_ERROR');
-    expect(error.details['result']).toBeDefined();
+    expect(error.result).toBeDefined();
   });
 
   it('a redirect refused (to a URL carrying the password as userinfo and query): REDIRECT_REFUSED', async () => {

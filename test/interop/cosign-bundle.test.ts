@@ -98,7 +98,7 @@ describeInterop('interop: cosign bundle referrer (attestation)', () => {
   it('verify fails: an attestation is not a signature', async () => {
     const failure = verifyImage(image(), POLICY, trust());
     await expect(failure).rejects.toMatchObject({ code: 'NO_SIGNATURES' });
-    const result = await failure.catch((e: unknown) => (e as { details: { result: VerificationResult } }).details.result);
+    const result = await failure.catch((e: unknown) => (e as { result: VerificationResult }).result);
     expect(result.signatures.map((s) => s.reason?.code)).toEqual(['PREDICATE_TYPE_MISMATCH']);
   });
 

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditRecord, AuditLog, verifyAuditLog } from '../../src/audit/index.ts';
 import { ResultCache } from '../../src/cache/index.ts';
-import { type GateOptions, ModuleGate, checkProcessorConfig, compileModulePolicy, gateModule, resolveDigest } from '../../src/processor/index.ts';
+import { type GateOptions, ModuleGate, checkProcessorConfig, compileModulePolicy, gateModule } from '../../src/processor/index.ts';
+import { resolveReference } from '../../src/verify/index.ts';
+import { ContentStores } from '../../src/registry/index.ts';
+import { parseReference } from '../../src/reference/index.ts';
 import { sha256Digest } from '../../src/reference/index.ts';
 import { staticCredentials } from '../../src/registry/index.ts';
 import { trustedRootFile } from '../../src/trust-root/index.ts';
@@ -118,11 +121,11 @@ describe('gateModule against a real registry', () => {
 
     // Someone pushes other content under the same tag.
     await pushLayoutImage(running().url, 'moved', FIXTURE_LAYOUT, 'unsigned', 'signed');
-    expect((await resolveDigest(image('signed', 'moved'), ANONYMOUS)).digest).toBe(fixtureDigest('unsigned'));
+    const stores = new ContentStores({ credentials: staticCredentials({}) });
+    expect((await resolveReference(image('signed', 'moved'), { stores })).digest).toBe(fixtureDigest('unsigned'));
     // What the processor was told to run is still exactly the verified image.
-    const stillPinned = await resolveDigest(first.reference, ANONYMOUS);
-    expect(stillPinned.digest).toBe(fixtureDigest('signed'));
-    expect(stillPinned.pinnedReference).toBe(first.reference);
+    const stillPinned = await stores.open(parseReference(first.reference)).getManifest(fixtureDigest('signed'));
+    expect(stillPinned?.digest).toBe(fixtureDigest('signed'));
 
     // The tag is resolved again (never cached): the new content has no signature.
     await expect(gate.check(moduleFor('signed', {}, 'moved'))).rejects.toMatchObject({ name: 'SigverifyError', code: 'NO_SIGNATURES', details: { digest: fixtureDigest('unsigned') } });

@@ -2,12 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ErrorCode, SigverifyError } from '../../src/errors.ts';
 import { resolveLimits } from '../../src/limits.ts';
-import { parseRegistryReference } from '../../src/reference/index.ts';
 import {
   MANIFEST_ACCEPT,
   MEDIA_TYPES,
   RegistryClient,
-  registryClientFor,
   staticCredentials,
 } from '../../src/registry/index.ts';
 import {
@@ -53,7 +51,7 @@ describe('construction', () => {
       urls.push(input instanceof Request ? input.url : input.toString());
       return Promise.resolve(new Response(null, { status: 404 }));
     };
-    await registryClientFor(parseRegistryReference('alpine'), { fetch: fakeFetch }).getManifest('latest');
+    await new RegistryClient({ registry: 'index.docker.io', repository: 'library/alpine', fetch: fakeFetch }).getManifest('latest');
     await new RegistryClient({ registry: 'ghcr.io', repository: 'org/app', fetch: fakeFetch }).getManifest('v1');
     expect(urls).toEqual(['https://index.docker.io/v2/library/alpine/manifests/latest', 'https://ghcr.io/v2/org/app/manifests/v1']);
   });

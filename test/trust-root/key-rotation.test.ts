@@ -83,7 +83,7 @@ async function outcome(reference: string): Promise<string> {
     const result = await verifyImage(reference, POLICY, { trust: source });
     return result.verified ? 'verified' : 'not verified';
   } catch (error) {
-    const result = (error as { details?: { result?: VerificationResult } }).details?.result;
+    const result = (error as { result?: VerificationResult }).result;
     return [(error as { code: string }).code, ...(result?.signatures ?? []).map((s) => s.reason?.code ?? s.outcome)].join(' ');
   }
 }

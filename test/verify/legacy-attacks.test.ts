@@ -63,7 +63,7 @@ async function verdict(reference: string, policy: PolicyInput = POLICY): Promise
     const result = await verifyImage(reference, policy, { trust: trustedRootFile(TEST_TRUSTED_ROOT) });
     return result.signatures.map((s) => (s.duplicateOf === undefined ? (s.reason?.code ?? s.outcome) : 'duplicate'));
   } catch (error) {
-    const result = (error as { details?: { result?: VerificationResult } }).details?.result;
+    const result = (error as { result?: VerificationResult }).result;
     return [(error as { code: string }).code, ...(result?.signatures ?? []).map((s) => s.reason?.code ?? s.outcome)];
   }
 }
