@@ -11,7 +11,7 @@
  * Image bytes are deterministic; certificates, signatures, timestamps and
  * Rekor entries are made fresh at "now" on every run. The script ends with a
  * self-check: every legacy layer is converted to a bundle v0.1
- * (cosign-formats §8.2; `.att` layers to a DSSE v0.1 bundle) and every
+ * (docs/formats.md §8.2; `.att` layers to a DSSE v0.1 bundle) and every
  * referrer bundle is taken as it is, all verified with @sigstore/verify, and
  * every expectation in fixtures.json is recomputed from those results.
  *

@@ -6,10 +6,10 @@ import { type TlogVerifier, tlogVerifier } from './tlog-body.ts';
 
 /**
  * A legacy `.sig` or `.att` layer expressed as a Sigstore bundle v0.1,
- * following cosign-formats §8.2 (the approach of sigstore-go
+ * following docs/formats.md §8.2 (the approach of sigstore-go
  * `examples/oci-image-verification`). v0.1 is the only version that accepts a
  * tlog entry with an inclusion promise (SET) and no inclusion proof
- * (pitfall 2).
+ * (docs/formats.md pitfall 2).
  */
 export const BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
 
@@ -78,13 +78,13 @@ function parseTlog(annotation: string): LegacyTlogEntry {
 function toTlogEntry({ bundle, body }: LegacyTlogEntry): SerializedTlogEntry {
   return {
     logIndex: String(bundle.logIndex),
-    // The annotation's logID is hex; the bundle's keyId is bytes (pitfall 1).
+    // The annotation's logID is hex; the bundle's keyId is bytes (docs/formats.md pitfall 1).
     logId: { keyId: Buffer.from(bundle.logIdHex, 'hex').toString('base64') },
     // sigstore-js rejects a kind/version that differs from the body itself.
     kindVersion: { kind: body.kind, version: body.apiVersion },
     integratedTime: String(bundle.integratedTime),
     inclusionPromise: { signedEntryTimestamp: bundle.signedEntryTimestamp },
-    // Never re-encode: the SET covers the annotated base64 exactly (pitfall 3).
+    // Never re-encode: the SET covers the annotated base64 exactly (docs/formats.md pitfall 3).
     canonicalizedBody: bundle.body,
   } as SerializedTlogEntry;
 }

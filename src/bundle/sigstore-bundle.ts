@@ -3,7 +3,7 @@ import { SignatureRejected } from '../errors.ts';
 
 /**
  * Sigstore bundles as stored by cosign v3 and actions/attest
- * (cosign-formats §2.2, §2.5). Parsing is @sigstore/bundle's (it validates
+ * (docs/formats.md §2.2, §2.5). Parsing is @sigstore/bundle's (it validates
  * the protobuf-specs shape per version); we add what it does not decide.
  */
 
@@ -48,7 +48,7 @@ export function bundleCertificateDer(bundle: Bundle): Buffer | undefined {
 }
 
 /**
- * The same log entry twice is one piece of evidence (pitfall 8): @sigstore/verify
+ * The same log entry twice is one piece of evidence (docs/formats.md pitfall 8): @sigstore/verify
  * 4.1.1+ rejects duplicates, older lines counted them toward the threshold.
  * Keeping the first of each (log ID, log index) makes both behave alike.
  */

@@ -6,9 +6,9 @@ import { quote } from '../text/quote.ts';
 
 /**
  * Who a transparency-log entry says signed: the certificate or public key
- * recorded in its canonicalized body (cosign-formats §7). sigstore-js checks
+ * recorded in its canonicalized body (docs/formats.md §7). sigstore-js checks
  * that an entry's signature and digest match the bundle, but not its key
- * (pitfall 7: hashedrekord; the dsse and intoto checks likewise), so a
+ * (docs/formats.md pitfall 7: hashedrekord; the dsse and intoto checks likewise), so a
  * genuine entry for the same bytes signed by someone else would pass.
  * cosign's `comparePublicKey` and sigstore-go compare it; so do we.
  */
@@ -34,7 +34,7 @@ const HashedRekordV001 = z.looseObject({
 const DsseV001 = z.looseObject({
   spec: z.looseObject({ signatures: z.array(z.looseObject({ signature: b64, verifier: b64 })).min(1) }),
 });
-// intoto 0.0.2: publicKey is base64 PEM, sig is base64 of base64 (cosign-formats §7 quirk).
+// intoto 0.0.2: publicKey is base64 PEM, sig is base64 of base64 (docs/formats.md §7 quirk).
 const IntotoV002 = z.looseObject({
   spec: z.looseObject({
     content: z.looseObject({ envelope: z.looseObject({ signatures: z.array(z.looseObject({ sig: b64, publicKey: b64 })).min(1) }) }),

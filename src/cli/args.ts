@@ -193,7 +193,7 @@ function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly st
     caIntermediates: values['ca-intermediates'],
     tufCache: values['tuf-cache'],
     allowHttpRegistry: values['allow-http-registry'] === true,
-    // cosign's COSIGN_REPOSITORY moves signatures to another repository (cosign-formats §1.1).
+    // cosign's COSIGN_REPOSITORY moves signatures to another repository (docs/formats.md §1.1).
     signatureRepository: values['signature-repository'] ?? (env['COSIGN_REPOSITORY'] || undefined),
     platform: values.platform,
     allowExpiredTrustMetadata: values['allow-expired-trust-metadata-unsafe'] === true,

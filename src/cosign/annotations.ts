@@ -10,7 +10,7 @@ import {
 } from './constants.ts';
 
 /**
- * The annotations of one legacy signature layer (cosign-formats §1.3). The
+ * The annotations of one legacy signature layer (docs/formats.md §1.3). The
  * signature is required; a layer without it is an error in cosign too.
  */
 const LayerAnnotationsSchema = z.looseObject({
@@ -34,7 +34,7 @@ export interface LegacyLayerAnnotations {
   readonly rfc3161: string | undefined;
 }
 
-/** `.att` layers carry the signature in the envelope and `""` in the annotation (cosign-formats §3). */
+/** `.att` layers carry the signature in the envelope and `""` in the annotation (docs/formats.md §3). */
 const AttestationAnnotationsSchema = LayerAnnotationsSchema.extend({ [ANNOTATION_SIGNATURE]: z.string().optional().transform(() => '') });
 
 export function parseLegacyAnnotations(annotations: Readonly<Record<string, string>> | undefined, kind: 'signature' | 'attestation' = 'signature'): LegacyLayerAnnotations {

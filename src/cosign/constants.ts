@@ -1,4 +1,4 @@
-/** Media types and annotation keys of cosign's legacy storage format (cosign-formats.md §1). */
+/** Media types and annotation keys of cosign's legacy storage format (docs/formats.md §1). */
 
 /** Layer media type of a signature (sigstore/cosign `pkg/types/media.go`). */
 export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
@@ -17,7 +17,7 @@ export const ANNOTATION_RFC3161 = 'dev.sigstore.cosign/rfc3161timestamp';
 export const SIGNATURE_TAG_SUFFIX = '.sig';
 export const ATTESTATION_TAG_SUFFIX = '.att';
 
-/** Layer media type of a legacy attestation: a DSSE envelope (cosign-formats §3). */
+/** Layer media type of a legacy attestation: a DSSE envelope (docs/formats.md §3). */
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 
 /** Layer annotation naming a legacy attestation's predicate type (a hint; the signed statement decides). */

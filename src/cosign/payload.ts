@@ -6,7 +6,7 @@ import { COSIGN_SIGNATURE_TYPE } from './constants.ts';
 import { quote } from '../text/quote.ts';
 
 /**
- * The simple-signing payload of a legacy cosign signature (cosign-formats §1.6,
+ * The simple-signing payload of a legacy cosign signature (docs/formats.md §1.6,
  * sigstore/sigstore `pkg/signature/payload/payload.go`). The signature covers
  * these exact bytes; we parse them only to check claims and never re-serialise.
  */

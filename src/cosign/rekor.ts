@@ -3,7 +3,7 @@ import { SignatureRejected } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 
 /**
- * The Rekor bundle annotation `dev.sigstore.cosign/bundle` (cosign-formats §1.4,
+ * The Rekor bundle annotation `dev.sigstore.cosign/bundle` (docs/formats.md §1.4,
  * sigstore/cosign `pkg/cosign/bundle/rekor.go`): Go's json.Marshal of
  * RekorBundle, capitalised at the top level, lower camel case inside Payload.
  */

@@ -6,7 +6,7 @@ import { quote } from '../text/quote.ts';
 
 /**
  * in-toto Statements inside DSSE envelopes (in-toto attestation spec
- * `v1/statement.md`; cosign-formats §2.2, §3). cosign v3 `sign` serialises
+ * `v1/statement.md`; docs/formats.md §2.2, §3). cosign v3 `sign` serialises
  * with protojson, which inserts random whitespace: we parse, never compare
  * bytes.
  */

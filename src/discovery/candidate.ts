@@ -8,7 +8,7 @@ import type { Digest } from '../reference/index.ts';
  */
 export type SignatureCandidate = LegacyCandidate | BundleCandidate;
 
-/** One layer of a legacy `.sig` (or `.att`) manifest (cosign-formats §1, §3). */
+/** One layer of a legacy `.sig` (or `.att`) manifest (docs/formats.md §1, §3). */
 export interface LegacyCandidate {
   readonly format: 'cosign-legacy';
   /** Where it was found, for people: `<repo>:sha256-….sig layer 0`. */
@@ -21,7 +21,7 @@ export interface LegacyCandidate {
 
 /**
  * A Sigstore bundle attached to the image as an OCI 1.1 referrer
- * (cosign-formats §2.3–2.5): the referrer manifest's single layer.
+ * (docs/formats.md §2.3–2.5): the referrer manifest's single layer.
  */
 export interface BundleCandidate {
   readonly format: 'sigstore-bundle';

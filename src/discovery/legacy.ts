@@ -6,12 +6,12 @@ import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import type { LegacyCandidate } from './candidate.ts';
 
-/** `.sig` holds signatures, `.att` attestations (cosign-formats §1.1, §3). */
+/** `.sig` holds signatures, `.att` attestations (docs/formats.md §1.1, §3). */
 export type LegacySuffix = typeof SIGNATURE_TAG_SUFFIX | typeof ATTESTATION_TAG_SUFFIX;
 
 /**
  * The legacy tag of an image digest: `sha256-<hex>.sig` or `.att`
- * (cosign-formats §1.1, sigstore/cosign `pkg/oci/remote/remote.go`).
+ * (docs/formats.md §1.1, sigstore/cosign `pkg/oci/remote/remote.go`).
  */
 export function legacySignatureTag(imageDigest: Digest, suffix: LegacySuffix = SIGNATURE_TAG_SUFFIX): string {
   return `sha256-${digestHex(imageDigest)}${suffix}`;
@@ -19,7 +19,7 @@ export function legacySignatureTag(imageDigest: Digest, suffix: LegacySuffix = S
 
 /**
  * Finds the legacy signatures of an image: every layer of the manifest at the
- * `.sig` tag is one candidate (cosign-formats §1.2). A missing tag means "no
+ * `.sig` tag is one candidate (docs/formats.md §1.2). A missing tag means "no
  * signatures", not an error. No crypto here; layers are fetched and checked
  * by the verifier, one by one.
  */

@@ -8,14 +8,14 @@ import { quote } from '../text/quote.ts';
 
 /**
  * Finds the Sigstore bundles attached to an image as OCI 1.1 referrers
- * (cosign-formats §2.3–2.4, "Our discovery algorithm"). No crypto and no
+ * (docs/formats.md §2.3–2.4, "Our discovery algorithm"). No crypto and no
  * bundle parsing here: each candidate names a referrer manifest, fetched by
  * digest and checked for shape; the verifier fetches and verifies the bundle.
  */
 
 /** Layer media type prefix of a bundle referrer (sigstore/cosign `pkg/oci/remote/signatures.go`). */
 const BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle';
-/** Annotation cosign and @sigstore/oci put on a bundle referrer (cosign-formats §2.3, §2.5). */
+/** Annotation cosign and @sigstore/oci put on a bundle referrer (docs/formats.md §2.3, §2.5). */
 const PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 
 /** Referrer manifests fetched at once. */
@@ -68,7 +68,7 @@ export function referrersTag(imageDigest: Digest): string {
 }
 
 /**
- * cosign-formats §2.4: the referrers API; if the source has none, the
+ * docs/formats.md §2.4: the referrers API; if the source has none, the
  * referrers tag index. A missing API never means "unsigned" on its own: only
  * an absent fallback tag does. Then, for each listed descriptor (§4.5 step 2,
  * cosign `pkg/oci/remote/signatures.go`): fetch the manifest by digest (the

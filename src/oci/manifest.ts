@@ -87,7 +87,7 @@ const ProbeSchema = z.looseObject({ schemaVersion: z.number(), mediaType: z.stri
  * Parses a manifest or index. The body's own `mediaType` decides the kind (a
  * Content-Type header is the server's claim); without one, the presence of
  * `manifests` or `layers` does. Docker schema 1 is refused: its digest is not
- * the sha256 of the bytes served (cosign-formats interop `manifest-digest-error`).
+ * the sha256 of the bytes served (the interop case `manifest-digest-error`).
  */
 export function parseManifest(bytes: Uint8Array, where: string, limits: Limits = DEFAULT_LIMITS): Manifest {
   const fail = (reason: string, cause?: unknown): SigverifyError =>

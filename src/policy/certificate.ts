@@ -4,7 +4,7 @@ import { ASN1Obj, X509Certificate } from '@sigstore/core';
  * What a signing certificate says about its signer: every SAN (cosign's legacy
  * path lets any SAN match, sigstore/sigstore `pkg/cryptoutils/sans.go`), the
  * OIDC issuer, and the GitHub workflow claims. sigstore-js sees only the first
- * URI or email SAN and no OtherName (cosign-formats §5.1), so identity policy
+ * URI or email SAN and no OtherName (docs/formats.md §5.1), so identity policy
  * runs here, on the parsed certificate.
  */
 

@@ -6,7 +6,7 @@ import { quote } from '../text/quote.ts';
 
 /**
  * Identity policy on a verified certificate (cosign `CheckCertificatePolicy`,
- * cosign-formats §5.4): any SAN may match the identity; the issuer comes from
+ * docs/formats.md §5.4): any SAN may match the identity; the issuer comes from
  * `.1.8`, else `.1.1`, and two disagreeing issuer extensions are refused;
  * GitHub workflow claims compare the raw `.1.2`–`.1.6` values exactly.
  */

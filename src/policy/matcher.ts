@@ -6,7 +6,7 @@ import { oneLine, quote } from '../text/quote.ts';
  * expression only when asked for, and then it must match the whole value.
  * cosign (Go `regexp.MatchString`) and sigstore-js (`String#match`) both
  * match unanchored, so `…@refs/heads/main` also accepts
- * `…@refs/heads/main-evil` (cosign-formats §4.6, pitfall 6). We never do.
+ * `…@refs/heads/main-evil` (docs/formats.md §4.6, docs/formats.md pitfall 6). We never do.
  */
 export type Matcher =
   | { readonly kind: 'exact'; readonly value: string }

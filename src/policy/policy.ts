@@ -130,7 +130,7 @@ export function compilePolicy(input: PolicyInput): Policy {
 /**
  * A PEM public key: ECDSA P-256/P-384 or RSA (what @sigstore/verify can check
  * for message signatures; Ed25519 keys are refused because sigstore-js always
- * passes a hash algorithm, pitfall 13).
+ * passes a hash algorithm, docs/formats.md pitfall 13).
  */
 export function parsePublicKey(pem: string): KeyObject {
   // node derives a public key from a private one without a word: refuse it, so

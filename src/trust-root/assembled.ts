@@ -17,7 +17,7 @@ import { readOwnedCapped } from '../io/local-files.ts';
 
 const MEDIA_TYPE = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 
-/** cosign's `--ca-roots` / `--ca-intermediates` (cosign-formats §4.1). */
+/** cosign's `--ca-roots` / `--ca-intermediates` (docs/formats.md §4.1). */
 export interface CertificateAuthorityFiles {
   /** PEM file of one or more self-signed root certificates. */
   readonly rootsPath: string;

@@ -37,7 +37,7 @@ export interface ExpiredMetadata {
 
 /**
  * Our own schema check before sigstore-js sees the root. sigstore-js treats a
- * missing `validFor.start` as the beginning of time (cosign-formats pitfall 14,
+ * missing `validFor.start` as the beginning of time (docs/formats.md pitfall 14,
  * conformance case `trust-root-tlog-missing-validity-start_fail`); a key with
  * no start is malformed, so it is refused here.
  */

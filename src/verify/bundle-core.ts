@@ -50,7 +50,7 @@ export function verifyBundleContent(
   try {
     verifyEntity(verifier, () => signedEntity(unique, artifact));
   } catch (error) {
-    // A checkpoint signed under a name sigstore-js does not accept (pitfall 11):
+    // A checkpoint signed under a name sigstore-js does not accept (docs/formats.md pitfall 11):
     // verify proofs and checkpoints with the log key ourselves, then let
     // sigstore-js verify everything else on the proof-less form.
     if (!(error instanceof SigstoreRejected) || error.sigstoreCode !== 'TLOG_INCLUSION_PROOF_ERROR') throw error;

@@ -32,7 +32,7 @@ export interface BundleContext {
 }
 
 /**
- * Verifies one Sigstore bundle attached as a referrer (cosign-formats §4.5,
+ * Verifies one Sigstore bundle attached as a referrer (docs/formats.md §4.5,
  * with our stricter rules of §4.6): a v0.3+ bundle; for DSSE an in-toto
  * statement whose subject is this digest and whose predicate type is the one
  * asked for (cosign counts any attestation as a signature; we do not); for a

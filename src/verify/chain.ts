@@ -7,11 +7,11 @@ import { SignatureRejected } from '../errors.ts';
  * Certificate checks sigstore-js does not make, or cannot make:
  *
  * - EKU: Fulcio leaves carry codeSigning; cosign and sigstore-go require it,
- *   sigstore-js does not look (cosign-formats pitfall 15).
+ *   sigstore-js does not look (docs/formats.md pitfall 15).
  * - Certificates with no trusted time at all (BYO PKI signed without Rekor or
- *   TSA): sigstore-js cannot verify them (pitfall 9), so the chain is built
+ *   TSA): sigstore-js cannot verify them (docs/formats.md pitfall 9), so the chain is built
  *   here, to a CA of the trust root, and checked at the current time, as
- *   cosign does when it has no signed timestamp (cosign-formats §4.3 step 6).
+ *   cosign does when it has no signed timestamp (docs/formats.md §4.3 step 6).
  */
 const EKU_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
 const EKU_ANY = '2.5.29.37.0';

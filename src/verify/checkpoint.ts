@@ -10,7 +10,7 @@ import { SignatureRejected } from '../errors.ts';
  *
  * @sigstore/verify accepts a checkpoint signature only if the signer name in
  * the signed note is a literal substring of the trusted root's tlog `baseUrl`
- * (cosign-formats pitfall 11). Private deployments whose Rekor signs with its
+ * (docs/formats.md pitfall 11). Private deployments whose Rekor signs with its
  * pod hostname (`rekor-00001-deployment-…`) fail that, although sigstore-go
  * accepts them: what authenticates a checkpoint is the log's key, selected by
  * the key hint and the entry's log ID (C2SP signed-note; transparency-dev

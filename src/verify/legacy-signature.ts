@@ -41,7 +41,7 @@ export interface LegacyContext {
 type Verified = Omit<SignatureOutcome, 'format' | 'origin' | 'payloadDigest' | 'outcome'>;
 
 /**
- * Verifies one legacy layer, in the order cosign-formats §8.2 lays out: fetch
+ * Verifies one legacy layer, in the order docs/formats.md §8.2 lays out: fetch
  * (hash first), parse, bind to the image digest, compare the Rekor entry with
  * the signing key, let sigstore-js check the cryptography, then apply the
  * identity policy and the annotation claims. `.sig` layers hold simple-signing
@@ -51,7 +51,7 @@ type Verified = Omit<SignatureOutcome, 'format' | 'origin' | 'payloadDigest' | '
 export async function verifyLegacySignature(candidate: LegacyCandidate, ctx: LegacyContext): Promise<SignatureOutcome> {
   const base = { format: candidate.format, origin: candidate.origin, payloadDigest: candidate.layer.digest } as const;
   // Only layers of the expected media type are signatures (containers/image
-  // does the same); anything else is reported and skipped (cosign-formats §1.3).
+  // does the same); anything else is reported and skipped (docs/formats.md §1.3).
   const expected = ctx.purpose.kind === 'signature' ? SIMPLE_SIGNING_MEDIA_TYPE : DSSE_ENVELOPE_MEDIA_TYPE;
   if (candidate.layer.mediaType !== expected) {
     return { ...base, outcome: 'skipped', reason: { code: 'LAYER_MEDIA_TYPE', message: `layer media type ${quote(candidate.layer.mediaType)} is not ${expected}` } };
@@ -127,7 +127,7 @@ function verifyConverted(
   const timestamps = converted.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
   if (ctx.policy.mode === 'keyless' && converted.tlog === undefined && timestamps === 0) {
     // No trusted time at all: only possible with --insecure-ignore-tlog.
-    // sigstore-js cannot verify a certificate without a timestamp (pitfall 9);
+    // sigstore-js cannot verify a certificate without a timestamp (docs/formats.md pitfall 9);
     // check the chain at the current time ourselves, as cosign does.
     if (content.kind !== 'message' || artifact === undefined) {
       throw new SignatureRejected('NO_TRUSTED_TIME', 'attestation has neither a transparency-log entry nor a timestamp');

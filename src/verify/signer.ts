@@ -25,7 +25,7 @@ export function spkiOfCertificate(der: Buffer): Buffer {
 
 /**
  * Keyless needs a certificate; in key mode a certificate, if present, must
- * carry the caller's key (cosign-formats §4.4).
+ * carry the caller's key (docs/formats.md §4.4).
  */
 export function checkMaterialMatchesPolicy(material: SigningMaterial, policy: Policy): void {
   if (policy.mode === 'keyless') {
@@ -59,7 +59,7 @@ type SignerFields = Pick<SignatureOutcome, 'identity' | 'identityKind' | 'issuer
 export function checkSigner(material: SigningMaterial, policy: Policy): SignerFields {
   if (policy.mode === 'key') return { publicKey: true };
   const der = material.certificateDer as Buffer;
-  // sigstore-js does not check the leaf's extended key usage (pitfall 15).
+  // sigstore-js does not check the leaf's extended key usage (docs/formats.md pitfall 15).
   checkCodeSigningEku(der);
   const identity = certificateIdentity(parseCertificate(der as Buffer<ArrayBuffer>));
   checkIdentity(policy, identity);

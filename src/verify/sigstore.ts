@@ -10,11 +10,11 @@ import type { TrustRoot } from '../trust-root/index.ts';
  * The sigstore-js verifier for one (trust root, policy) pair, built once and
  * reused for every signature: trust material is parsed a single time.
  *
- * Thresholds follow cosign (cosign-formats §4.3–4.5): keyless needs one
+ * Thresholds follow cosign (docs/formats.md §4.3–4.5): keyless needs one
  * transparency-log entry, one SCT and one trusted timestamp; key mode needs
  * the log entry only. `ignoreTlogUnsafe` drops the log threshold, never the
  * timestamp threshold of keyless mode: a certificate bundle verified with
- * zero timestamps crashes sigstore-js (pitfall 9) and has no trusted time.
+ * zero timestamps crashes sigstore-js (docs/formats.md pitfall 9) and has no trusted time.
  */
 export function createSigstoreVerifier(trust: TrustRoot, policy: Policy): Verifier {
   const tlogThreshold = policy.requireTlog ? 1 : 0;
@@ -23,7 +23,7 @@ export function createSigstoreVerifier(trust: TrustRoot, policy: Policy): Verifi
     return new Verifier(material, { tlogThreshold, ctlogThreshold: 0, timestampThreshold: 0 });
   }
   // A private CA without a CT log (a BYO PKI, a small private Fulcio) cannot
-  // produce SCTs (pitfall 5); the trust root says whether CT is part of trust.
+  // produce SCTs (docs/formats.md pitfall 5); the trust root says whether CT is part of trust.
   const ctlogThreshold = policy.requireSct && trust.trustedRoot.ctlogs.length > 0 ? 1 : 0;
   return new Verifier(memoized(toTrustMaterial(trust.trustedRoot)), { tlogThreshold, ctlogThreshold, timestampThreshold: 1 });
 }
@@ -65,7 +65,7 @@ export class SigstoreRejected extends SignatureRejected {
 /**
  * Runs sigstore-js: timestamps, certificate chain and SCTs, tlog entries
  * (SET / inclusion proof, body vs content), signature. Identity policy is NOT
- * passed: sigstore-js matches SANs as unanchored regexps (pitfall 6), so
+ * passed: sigstore-js matches SANs as unanchored regexps (docs/formats.md pitfall 6), so
  * identity is checked by our own policy code afterwards.
  */
 export function verifyEntity(verifier: Verifier, entity: () => SignedEntity): void {

@@ -41,7 +41,7 @@ export interface VerifyOptions {
   /**
    * Verify attestations of this predicate type instead of signatures
    * (`verify-attestation --type`). By default only cosign signatures count:
-   * predicate type `https://sigstore.dev/cosign/sign/v1` (cosign-formats §4.6).
+   * predicate type `https://sigstore.dev/cosign/sign/v1` (docs/formats.md §4.6).
    */
   readonly attestationPredicateType?: string;
   /**
@@ -176,7 +176,7 @@ export class ImageVerifier {
   }
 
   /**
-   * Verifies an image the way `cosign verify` does (cosign-formats §4):
+   * Verifies an image the way `cosign verify` does (docs/formats.md §4):
    * resolve the reference to a digest → discover signatures → verify each →
    * apply the policy → result. Resolves only when at least one signature
    * passes; otherwise throws a SigverifyError whose `result` holds the
@@ -215,7 +215,7 @@ export class ImageVerifier {
    * `--platform`: cosign signs the index a multi-arch tag resolves to (and,
    * with `sign --recursive`, each child too). The child to run is taken from
    * the verified index; if the index carries no passing signature, the child
-   * must carry its own (cosign-formats §4.7). The result says which was signed.
+   * must carry its own (docs/formats.md §4.7). The result says which was signed.
    */
   async #verifyPlatform(store: ContentStore, ref: ImageReference, reference: string, image: ResolvedImage, platform: Platform, signal: AbortSignal, budget: ByteBudget): Promise<VerificationResult> {
     if (image.kind === 'manifest') {
@@ -249,7 +249,7 @@ export class ImageVerifier {
     budget: ByteBudget,
   ): Promise<VerificationResult> {
     const { digest } = image;
-    // 2. Discover, from both places signatures live (cosign-formats §2.4 and
+    // 2. Discover, from both places signatures live (docs/formats.md §2.4 and
     // §4.6: unlike cosign, `.sig` is read even when referrers exist, and
     // both are reported): the legacy tag, and the OCI 1.1 referrers.
     const signatureStore = this.#options.signatureRepository === undefined
@@ -333,7 +333,7 @@ async function loadTrust(policy: Policy, source: TrustSource | undefined): Promi
 /**
  * Tag → digest by hashing the manifest bytes received; a digest reference is
  * checked against the bytes by the store. A multi-arch tag resolves to the
- * index digest, which is what cosign signs (cosign-formats §1.1, §4.7).
+ * index digest, which is what cosign signs (docs/formats.md §1.1, §4.7).
  */
 async function resolveImage(store: ContentStore, ref: ImageReference, reference: string, limits: Limits): Promise<ResolvedImage> {
   const wanted = ref.digest ?? ref.tag ?? 'latest';
@@ -378,7 +378,7 @@ async function imagePlatform(store: ContentStore, image: ResolvedImage, limits: 
 
 const ImageConfigPlatform = z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() });
 
-/** A log entry presented twice is one piece of evidence (cosign-formats pitfall 8). */
+/** A log entry presented twice is one piece of evidence (docs/formats.md pitfall 8). */
 function markDuplicates(outcomes: SignatureOutcome[]): SignatureOutcome[] {
   const seen = new Map<string, string>();
   return outcomes.map((o) => {

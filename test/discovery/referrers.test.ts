@@ -16,7 +16,7 @@ import { type FakeManifest, OCI_INDEX, type ReferrersReply, startFakeRegistry } 
 import { closeServers, expectCode, recordingSleep, type TestServer, testLimits } from '../registry/helpers.ts';
 
 /**
- * Referrer discovery (cosign-formats §2.4) over the interop data of a real
+ * Referrer discovery (docs/formats.md §2.4) over the interop data of a real
  * cosign v3 bundle (interop README §7.5): through a referrers API (in-process
  * fake), through the referrers tag on the real docker-registry (which has no
  * API), and through an OCI layout.

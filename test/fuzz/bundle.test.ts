@@ -58,7 +58,7 @@ describe('fuzz: tlogVerifier', () => {
       fc.record({ kind: fc.constant('intoto/0.0.2'), material, sig: base64Arb }).map(({ material: m, sig }) => ({
         m,
         signatures: [sig],
-        // intoto 0.0.2 stores the signature base64-encoded twice (cosign-formats §7).
+        // intoto 0.0.2 stores the signature base64-encoded twice (docs/formats.md §7).
         body: { apiVersion: '0.0.2', kind: 'intoto', spec: { content: { envelope: { signatures: [{ sig: b64(sig), publicKey: b64(toPem(m.label, m.der)) }] } } } },
       })),
       fc.record({ kind: fc.constantFrom('hashedrekord/0.0.2', 'dsse/0.0.2'), material, sig: base64Arb }).map(({ kind, material: m, sig }) => {

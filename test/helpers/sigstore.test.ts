@@ -1,7 +1,7 @@
 /**
  * Proof that the private test Sigstore mints valid Sigstore material: its
  * trusted root loads in sigstore-js, and legacy cosign layers it signs,
- * converted to bundle v0.1 (cosign-formats §8.2), verify with
+ * converted to bundle v0.1 (docs/formats.md §8.2), verify with
  * @sigstore/verify — keyless (URI, email, OtherName SANs) and key mode; so do
  * its v0.3 bundles (DSSE, Rekor dsse entries with inclusion proofs, RFC 3161
  * timestamps) and legacy `.att` attestations. Also pins the exact byte forms
@@ -198,7 +198,7 @@ describe('private test Sigstore', () => {
     expect(() => verifyLayerWithSigstoreJs(unlogged, root, { publicKey: keyPair.publicKey, ignoreTlog: true })).not.toThrow();
 
     const wrongKey = generateKeyPair('P-256').publicKey;
-    // sigstore-js never compares the Rekor body's key (pitfall 7); the signature check catches it.
+    // sigstore-js never compares the Rekor body's key (docs/formats.md pitfall 7); the signature check catches it.
     expect(verificationCode(() => verifyLayerWithSigstoreJs(logged, root, { publicKey: wrongKey }))).toBe('SIGNATURE_ERROR');
   });
 
@@ -255,7 +255,7 @@ describe('private test Sigstore', () => {
     expect(body).toMatch(/^\{"apiVersion":"0\.0\.1","kind":"hashedrekord","spec":\{"data":\{"hash":\{"algorithm":"sha256","value":"[0-9a-f]{64}"\}\},"signature":\{"content":"[^"]+","publicKey":\{"content":"[^"]+"\}\}\}\}$/);
   });
 
-  it('converts a keyless layer to a bundle v0.1 per cosign-formats §8.2', () => {
+  it('converts a keyless layer to a bundle v0.1 per docs/formats.md §8.2', () => {
     const layer = signKeyless(sigstore, RELEASE);
     const rekor = rekorAnnotation(layer);
     const bundle = legacyLayerToBundleV01(layer) as {
@@ -328,12 +328,12 @@ describe('Sigstore bundles v0.3', () => {
     const bundle = keylessBundle();
     const proofOnly = withTlogEntry(bundle, ({ inclusionPromise: _promise, ...entry }) => entry);
     expect(() => verifyBundleWithSigstoreJs(proofOnly, root)).not.toThrow();
-    // Without the SET nor a TSA there is no trusted time at all (pitfall 10).
+    // Without the SET nor a TSA there is no trusted time at all (docs/formats.md pitfall 10).
     const noTime = { ...proofOnly, verificationMaterial: { ...proofOnly.verificationMaterial, timestampVerificationData: { rfc3161Timestamps: [] } } };
     expect(verificationCode(() => verifyBundleWithSigstoreJs(noTime, root))).toBe('TIMESTAMP_ERROR');
   });
 
-  it('rejects a checkpoint whose signer name is not part of the trusted baseUrl (pitfall 11), and a broken proof', () => {
+  it('rejects a checkpoint whose signer name is not part of the trusted baseUrl (docs/formats.md pitfall 11), and a broken proof', () => {
     const bundle = keylessBundle();
     const elsewhere = { ...root, tlogs: root.tlogs.map((tlog) => ({ ...tlog, baseUrl: 'https://transparency.example' })) };
     expect(verificationCode(() => verifyBundleWithSigstoreJs(bundle, elsewhere))).toBe('TLOG_INCLUSION_PROOF_ERROR');
@@ -347,7 +347,7 @@ describe('Sigstore bundles v0.3', () => {
     expect(verificationCode(() => verifyBundleWithSigstoreJs(otherIndex, root))).toBe('TLOG_INCLUSION_PROOF_ERROR');
   });
 
-  it('cannot carry a SET-only entry in a v0.3 bundle (pitfall 2)', () => {
+  it('cannot carry a SET-only entry in a v0.3 bundle (docs/formats.md pitfall 2)', () => {
     const bundle = keylessBundle();
     const setOnly = withTlogEntry(bundle, ({ inclusionProof: _proof, ...entry }) => entry);
     expect(() => bundleFromJSON(setOnly)).toThrow(/invalid bundle/);
@@ -564,7 +564,7 @@ describe('cosign legacy byte forms', () => {
     expect(parsed.layers[0]).toMatchObject({ digest: diff, size: layer.payload.length });
     const single = makeSignatureManifest([layer]);
     const singleConfig = (JSON.parse(single.manifestBytes.toString()) as { config: { digest: Digest; size: number } }).config;
-    expect(singleConfig.size).toBe(233); // cosign's one-layer config (cosign-formats §1.2)
+    expect(singleConfig.size).toBe(233); // cosign's one-layer config (docs/formats.md §1.2)
   });
 });
 

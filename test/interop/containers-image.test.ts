@@ -73,7 +73,7 @@ describeInterop('interop: containers/image cosign fixtures', () => {
     const image = await replayDirImage('dir-img-cosign-fulcio-rekor-valid', ['signature-1']);
     for (const [policy, reason] of [
       [{ ...MITR, certificateIdentity: 'someone@redhat.com' }, 'IDENTITY_MISMATCH'],
-      // sigstore-js would accept this as an unanchored regexp (pitfall 6).
+      // sigstore-js would accept this as an unanchored regexp (docs/formats.md pitfall 6).
       [{ ...MITR, certificateIdentity: 'mitr@redhat' }, 'IDENTITY_MISMATCH'],
       [{ certificateIdentityRegexp: 'mitr@redhat', certificateOidcIssuer: MITR.certificateOidcIssuer }, 'IDENTITY_MISMATCH'],
       [{ ...MITR, certificateOidcIssuer: 'https://accounts.google.com' }, 'ISSUER_MISMATCH'],

@@ -7,7 +7,7 @@ describe('exact matching (the default)', () => {
   it('matches only the identical string', () => {
     const m = exactMatcher('a@b.com');
     expect(matches(m, 'a@b.com')).toBe(true);
-    // sigstore-js's unanchored regexp would accept both (pitfall 6).
+    // sigstore-js's unanchored regexp would accept both (docs/formats.md pitfall 6).
     expect(matches(m, 'xa@bXcom.evil')).toBe(false);
     expect(matches(m, 'a@b.com.evil')).toBe(false);
     expect(matches(m, undefined)).toBe(false);

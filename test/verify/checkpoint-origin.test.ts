@@ -8,7 +8,7 @@ import { describeInterop, interopPath } from '../helpers/interop.ts';
 /**
  * A private Sigstore ("scaffolding") whose Rekor signs checkpoints as its pod
  * (`rekor-00001-deployment-…`), a name unrelated to the log URL in the trust
- * root. sigstore-js alone rejects it (pitfall 11); sigstore-go accepts it. We
+ * root. sigstore-js alone rejects it (docs/formats.md pitfall 11); sigstore-go accepts it. We
  * accept it by verifying the checkpoint with the log's key, never by skipping
  * the checkpoint: every tampered variant still fails.
  */

@@ -37,7 +37,7 @@ const Fixtures = z.object({
 /**
  * The recorded expectations are what bare sigstore-js concludes per signature.
  * sigverify counts only image signatures: `.sig` layers, and bundles whose
- * statement has the cosign signature predicate type (cosign-formats §4.6).
+ * statement has the cosign signature predicate type (docs/formats.md §4.6).
  */
 const COSIGN_SIGN = 'https://sigstore.dev/cosign/sign/v1';
 const isImageSignature = (s: z.output<typeof Signature>) =>

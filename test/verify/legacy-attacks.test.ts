@@ -163,7 +163,7 @@ describe('legacy signature attacks, one change from a valid signature', () => {
     if (tsa === undefined) throw new Error('the fixture Sigstore has no TSA');
     const ref = await image((d) => {
       const layer = signLegacyLayer({ payload: payloadFor(d), signer: keylessSigner(sigstore, IDENTITY) });
-      // cosign stamps the raw signature bytes of a .sig layer (cosign-formats §1.5).
+      // cosign stamps the raw signature bytes of a .sig layer (docs/formats.md §1.5).
       const signature = Buffer.from(layer.annotations['dev.cosignproject.cosign/signature'] ?? '', 'base64');
       const stamp = JSON.stringify({ SignedRFC3161Timestamp: tsa.timestamp(signature) });
       return [{ ...layer, annotations: { ...layer.annotations, 'dev.sigstore.cosign/rfc3161timestamp': stamp } }];

@@ -10,7 +10,7 @@ import type { RekorBundleAnnotation } from './rekor.ts';
 import type { TrustedRootJson } from './trusted-root.ts';
 
 /**
- * An independent test oracle for legacy layers: the cosign-formats §8.2
+ * An independent test oracle for legacy layers: the docs/formats.md §8.2
  * recipe (legacy `.sig` layer → Sigstore bundle v0.1, artifact = payload
  * bytes; a `.att` layer → a v0.1 DSSE bundle) and a call into
  * @sigstore/verify. It proves the minted material is valid Sigstore
@@ -29,7 +29,7 @@ export function isAttestationLayer(layer: SignatureLayer): boolean {
 
 /**
  * A v0.1 bundle: v0.1 is the only version whose tlog entries may carry a SET
- * without an inclusion proof (pitfall 2). A `.sig` layer becomes a message
+ * without an inclusion proof (docs/formats.md pitfall 2). A `.sig` layer becomes a message
  * signature over the payload; a `.att` layer's blob is the DSSE envelope.
  */
 export function legacyLayerToBundleV01(layer: SignatureLayer): Record<string, unknown> {
@@ -87,7 +87,7 @@ export interface SigstoreJsVerifyOptions {
   readonly publicKey?: KeyObject;
   /**
    * Key mode only (`--insecure-ignore-tlog`): drop the Rekor entry and run with
-   * every threshold at 0 (cosign-formats pitfall 9). Otherwise a tlog entry is required.
+   * every threshold at 0 (docs/formats.md pitfall 9). Otherwise a tlog entry is required.
    */
   readonly ignoreTlog?: boolean;
   readonly policy?: VerificationPolicy;
@@ -103,7 +103,7 @@ export function verifyLayerWithSigstoreJs(
   const keyFinder = publicKey === undefined ? undefined : () => ({ publicKey, validFor: () => true });
   const trustMaterial = toTrustMaterial(TrustedRoot.fromJSON(trustedRoot), keyFinder);
   const ignoreTlog = options.ignoreTlog === true;
-  if (ignoreTlog && publicKey === undefined) throw new Error('ignoreTlog needs key mode (pitfall 9)');
+  if (ignoreTlog && publicKey === undefined) throw new Error('ignoreTlog needs key mode (docs/formats.md pitfall 9)');
   let annotations = layer.annotations;
   if (publicKey !== undefined) annotations = withoutKey(annotations, COSIGN_ANNOTATIONS.certificate);
   if (ignoreTlog) annotations = withoutKey(annotations, COSIGN_ANNOTATIONS.bundle);

@@ -13,7 +13,7 @@ import type { TimestampAuthority } from './tsa.ts';
 /**
  * Sigstore bundles v0.3 (protobuf-specs `dev.sigstore.bundle.v1.Bundle`, JSON
  * form) as cosign v3 `sign`/`attest` and actions/attest produce them
- * (cosign-formats §2.2, §2.5), and the bare-sigstore-js check the fixture
+ * (docs/formats.md §2.2, §2.5), and the bare-sigstore-js check the fixture
  * self-check runs on them.
  */
 
@@ -117,7 +117,7 @@ export function bundleCertificate(bundle: SigstoreBundleJson): Buffer | undefine
 export interface VerifyBundleOptions {
   /** Key mode: the trusted public key, returned for whatever hint the bundle names. */
   readonly publicKey?: KeyObject;
-  /** Message signatures need the artifact bytes (pitfall 12); ignored for DSSE. */
+  /** Message signatures need the artifact bytes (docs/formats.md pitfall 12); ignored for DSSE. */
   readonly artifact?: Uint8Array;
   readonly policy?: VerificationPolicy;
 }

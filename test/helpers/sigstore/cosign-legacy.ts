@@ -6,7 +6,7 @@ import type { Rekor } from './rekor.ts';
 
 /**
  * Legacy cosign signatures (`sha256-<hex>.sig` layers), byte-compatible with
- * what cosign v2 writes: cosign-formats §1.3 (layer and annotations), §1.4
+ * what cosign v2 writes: docs/formats.md §1.3 (layer and annotations), §1.4
  * (Rekor bundle annotation), §1.6 (simple-signing payload), §7 (hashedrekord);
  * and legacy attestations (`sha256-<hex>.att` layers, §3) as cosign v2.2+
  * writes them (DSSE envelope blob, Rekor `dsse` 0.0.1 entry).
@@ -107,7 +107,7 @@ export interface HashedRekordBody {
   };
 }
 
-/** hashedrekord 0.0.1 (cosign-formats §7), as `cosign sign` submits it. */
+/** hashedrekord 0.0.1 (docs/formats.md §7), as `cosign sign` submits it. */
 export function hashedRekordBody(options: {
   readonly payload: Uint8Array;
   readonly signature: Uint8Array;

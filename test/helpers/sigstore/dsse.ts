@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { ecdsaSign, sha256 } from './keys.ts';
 
 /**
- * DSSE envelopes over in-toto Statements (cosign-formats §2.2, §3), and the
+ * DSSE envelopes over in-toto Statements (docs/formats.md §2.2, §3), and the
  * Rekor `dsse` 0.0.1 entry body that logs them (§7).
  */
 

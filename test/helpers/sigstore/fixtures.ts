@@ -181,7 +181,7 @@ export interface FixtureImage {
   readonly platforms?: ReadonlyArray<{ readonly platform: Platform; readonly digest: string; readonly signed: false }>;
   readonly signatureTag: string | null;
   readonly signatureManifestDigest: string | null;
-  /** Legacy attestations (`sha256-<hex>.att`, cosign-formats §3). */
+  /** Legacy attestations (`sha256-<hex>.att`, docs/formats.md §3). */
   readonly attestationTag: string | null;
   readonly attestationManifestDigest: string | null;
   /**

@@ -59,12 +59,12 @@ export function descriptorOf(object: OciObject, annotations?: Readonly<Record<st
   };
 }
 
-/** The legacy signature tag of a digest: `sha256-<hex>.sig` (cosign-formats §1.1). */
+/** The legacy signature tag of a digest: `sha256-<hex>.sig` (docs/formats.md §1.1). */
 export function signatureTag(digest: Digest): string {
   return `sha256-${digestHex(digest)}.sig`;
 }
 
-/** The legacy attestation tag of a digest: `sha256-<hex>.att` (cosign-formats §3). */
+/** The legacy attestation tag of a digest: `sha256-<hex>.att` (docs/formats.md §3). */
 export function attestationTag(digest: Digest): string {
   return `sha256-${digestHex(digest)}.att`;
 }

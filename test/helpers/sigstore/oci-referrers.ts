@@ -3,7 +3,7 @@ import { BUNDLE_V03_MEDIA_TYPE } from './bundle-v03.ts';
 import { MEDIA_TYPES, readOciLayout, type OciDescriptor, type OciObject } from './oci-layout.ts';
 
 /**
- * Sigstore bundles stored as OCI 1.1 referrers of an image (cosign-formats
+ * Sigstore bundles stored as OCI 1.1 referrers of an image (docs/formats.md
  * §2.3–2.5): the referrer manifest in cosign's and in @sigstore/oci's
  * (actions/attest) byte forms, and the referrers tag-schema index
  * (`sha256-<hex>`) that stands in for the Referrers API where there is none —

@@ -3,7 +3,7 @@ import { ecdsaSign, generateKeyPair, sha256, spkiDer, type KeyPair } from './key
 
 /**
  * A Rekor v1 stand-in. Legacy cosign signatures carry only the signed entry
- * timestamp (SET), which is what verifiers check offline (cosign-formats §1.4,
+ * timestamp (SET), which is what verifiers check offline (docs/formats.md §1.4,
  * §4.3); bundles (§2.2) also carry an inclusion proof to a signed checkpoint.
  * There is no shared Merkle tree: each entry is proven as the single leaf of
  * its own one-entry shard, as @sigstore/mock does (`rekor/tlog.js`): proof
@@ -167,7 +167,7 @@ export interface Checkpoint {
  * and `— <name> base64(keyhint(4) ‖ ECDSA signature)` where the key hint is
  * the first 4 bytes of the log ID and the name is the origin's host
  * (sigstore-js accepts it only as a substring of the trusted root's
- * `baseUrl`: cosign-formats pitfall 11).
+ * `baseUrl`: docs/formats.md pitfall 11).
  */
 export function signCheckpoint(keyPair: KeyPair, checkpoint: Checkpoint, signerName?: string): string {
   const note = `${checkpoint.origin}\n${checkpoint.treeSize}\n${Buffer.from(checkpoint.rootHash).toString('base64')}\nTimestamp: ${BigInt(checkpoint.timestamp) * 1_000_000_000n}\n`;

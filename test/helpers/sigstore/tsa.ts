@@ -64,7 +64,7 @@ export interface TimestampAuthority {
   readonly subject: NameParts;
   /**
    * A granted `TimeStampResp` (base64 DER) whose message imprint is
-   * sha256(`data`). Sigstore timestamps the signature bytes (cosign-formats
+   * sha256(`data`). Sigstore timestamps the signature bytes (docs/formats.md
    * §1.5, §2.2).
    */
   timestamp(data: Uint8Array, options?: TimestampOptions): string;
