@@ -37,8 +37,7 @@ import { ImageVerifier, ModuleGate, ResultCache, type VerificationResult, truste
 import { discoverBundles, discoverLegacySignatures, type BundleCandidate, type LegacyCandidate } from '../src/discovery/index.ts';
 import { DEFAULT_LIMITS } from '../src/limits.ts';
 import { sha256Digest } from '../src/reference/index.ts';
-import { verifyBundleSignature, type BundleContext } from '../src/verify/bundle-signature.ts';
-import { verifyLegacySignature } from '../src/verify/legacy-signature.ts';
+import { type FormatContext, verifyCandidate } from '../src/verify/formats/index.ts';
 import { createSigstoreVerifier } from '../src/verify/sigstore.ts';
 import { VERSION } from '../src/version.ts';
 import { FIXTURE_IDENTITY, FIXTURE_ISSUER, REPO_ROOT, TEST_TRUSTED_ROOT } from '../test/helpers/fixtures.ts';
@@ -230,7 +229,7 @@ async function cpuSection(ctx: Context): Promise<void> {
         const bundles = (await discoverBundles(store, minted.digest, DEFAULT_LIMITS)).candidates;
         const candidate: LegacyCandidate | BundleCandidate | undefined = format === 'legacy' ? legacy[0] : bundles[0];
         if (candidate === undefined) throw new Error(`${minted.tag}: no candidate`);
-        const context: BundleContext = {
+        const context: FormatContext = {
           store,
           imageDigest: minted.digest,
           imageManifest: () => Promise.resolve(fetched.bytes),
@@ -248,7 +247,7 @@ async function cpuSection(ctx: Context): Promise<void> {
     progress(`cpu: ${CONFIG.cpuRuns} signatures in memory, ${LABEL[format]}: sigverify, @sigstore/verify, ECDSA floor`);
     const ours = await cpuTime(CONFIG.cpuRuns, CONFIG.warmup, async (i) => {
       const { candidate, context } = at(i);
-      const outcome = candidate.format === 'cosign-legacy' ? await verifyLegacySignature(candidate, context) : await verifyBundleSignature(candidate, context);
+      const outcome = await verifyCandidate(candidate, context);
       if (outcome.outcome !== 'verified') throw new Error(`${candidate.origin}: ${outcome.outcome} ${outcome.reason?.code ?? ''} ${outcome.reason?.message ?? ''}`);
     });
     // The whole pipeline through the public verify(), with the memory store injected: digest references, so no manifest request.

@@ -67,7 +67,8 @@ export function verifyBundleContent(
     ...signer,
     tlog: {
       logId: Buffer.from(first.logId.keyId, 'base64').toString('hex'),
-      logIndex: Number(first.logIndex),
+      // protobuf JSON leaves zero values out: an entry at index 0 has no logIndex member.
+      logIndex: Number((first.logIndex as string | undefined) ?? 0),
       ...(Number.isSafeInteger(integratedTime) && integratedTime > 0 ? { integratedTime: new Date(integratedTime * 1000).toISOString() } : {}),
     },
   };

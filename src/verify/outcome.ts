@@ -5,7 +5,8 @@ import type { SignatureOutcome } from './result.ts';
 /** A refusal as a result entry: not-a-signature is skipped; registry trouble leaves it undecided. */
 export function outcomeOfError(error: unknown): Pick<SignatureOutcome, 'outcome' | 'reason'> {
   if (error instanceof SignatureRejected) {
-    const outcome = error.code === 'PREDICATE_TYPE_MISMATCH' || error.code === 'BUNDLE_UNSUPPORTED' ? 'skipped' : 'failed';
+    // Not a signature of the kind asked for (another media type, another predicate, an old bundle): skipped, not failed.
+    const outcome = error.code === 'PREDICATE_TYPE_MISMATCH' || error.code === 'BUNDLE_UNSUPPORTED' || error.code === 'LAYER_MEDIA_TYPE' ? 'skipped' : 'failed';
     const sigstoreCode = (error as { sigstoreCode?: string }).sigstoreCode;
     return { outcome, reason: { code: error.code, message: error.message, ...(sigstoreCode === undefined ? {} : { sigstoreCode }) } };
   }

@@ -1,7 +1,6 @@
 import type { Verifier } from '@sigstore/verify';
 import { z } from 'zod';
-import { ATTESTATION_TAG_SUFFIX, COSIGN_SIGN_PREDICATE_TYPE, SIGNATURE_TAG_SUFFIX } from '../cosign/index.ts';
-import { type SignatureCandidate, discoverBundles, discoverLegacySignatures, legacySignatureTag } from '../discovery/index.ts';
+import { COSIGN_SIGN_PREDICATE_TYPE } from '../cosign/index.ts';
 import { type ErrorCode, SigverifyError, isSigverifyError } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
@@ -22,8 +21,7 @@ import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot
 import { quote } from '../text/quote.ts';
 import { VERSION } from '../version.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
-import { type Purpose, verifyBundleSignature } from './bundle-signature.ts';
-import { verifyLegacySignature } from './legacy-signature.ts';
+import { type FormatContext, type Purpose, discoverCandidates, verifyCandidate } from './formats/index.ts';
 import { type DiscoverySummary, type MatcherSummary, type PolicySummary, RESULT_MEDIA_TYPE, type SignatureOutcome, type VerificationResult } from './result.ts';
 import { ByteBudget, BudgetedStore } from './budget.ts';
 import { createSigstoreVerifier } from './sigstore.ts';
@@ -249,20 +247,14 @@ export class ImageVerifier {
     budget: ByteBudget,
   ): Promise<VerificationResult> {
     const { digest } = image;
-    // 2. Discover, from both places signatures live (docs/formats.md §2.4 and
-    // §4.6: unlike cosign, `.sig` is read even when referrers exist, and
-    // both are reported): the legacy tag, and the OCI 1.1 referrers.
+    // 2. Discover every format's candidates (formats/index.ts), from the signature repository if one is set.
     const signatureStore = this.#options.signatureRepository === undefined
       ? store
       : new BudgetedStore(this.#stores.open(parseRegistryReference(this.#options.signatureRepository), signal), budget);
-    const suffix = this.purpose.kind === 'signature' ? SIGNATURE_TAG_SUFFIX : ATTESTATION_TAG_SUFFIX;
-    const [legacy, referrers] = await Promise.all([
-      discoverLegacySignatures(signatureStore, digest, this.#limits, suffix),
-      discoverBundles(signatureStore, digest, this.#limits),
-    ]);
+    const { candidates, discovery } = await discoverCandidates(signatureStore, digest, this.purpose, this.#limits);
 
-    // 3–5. Convert, verify and apply the policy, each signature on its own.
-    const ctx = {
+    // 3–5. Each candidate by its format: bind to this digest, verify, apply the policy.
+    const ctx: FormatContext = {
       store: signatureStore,
       imageDigest: digest,
       imageManifest: manifestLoader(store, image),
@@ -272,18 +264,9 @@ export class ImageVerifier {
       trust: this.trust,
       limits: this.#limits,
     };
-    const candidates: SignatureCandidate[] = [...legacy, ...referrers.candidates];
-    const outcomes = markDuplicates(
-      await mapConcurrent(candidates, SIGNATURE_CONCURRENCY, (c) => (c.format === 'cosign-legacy' ? verifyLegacySignature(c, ctx) : verifyBundleSignature(c, ctx))),
-    );
+    const outcomes = markDuplicates(await mapConcurrent(candidates, SIGNATURE_CONCURRENCY, (c) => verifyCandidate(c, ctx)));
 
     // 6. Result: one valid, distinct signature that satisfies the policy passes.
-    const discovery = {
-      legacyTag: legacySignatureTag(digest, suffix),
-      legacySignatures: legacy.length,
-      referrers: referrers.source,
-      skippedReferrers: referrers.skipped.map((r) => ({ origin: r.origin, code: r.code, reason: r.reason })),
-    };
     const result = this.#result(reference, ref, image, discovery, outcomes);
     if (!result.verified) throw notVerified(result);
     return result;

@@ -1,73 +1,61 @@
-import type { Verifier } from '@sigstore/verify';
 import { z } from 'zod';
-import { type LegacyBundle, legacyCertificateDer, legacyLayerToBundle } from '../bundle/legacy.ts';
+import { type LegacyBundle, legacyCertificateDer, legacyLayerToBundle } from '../../bundle/legacy.ts';
 import {
+  ATTESTATION_TAG_SUFFIX,
   DSSE_ENVELOPE_MEDIA_TYPE,
   type LegacyLayerAnnotations,
+  SIGNATURE_TAG_SUFFIX,
   SIMPLE_SIGNING_MEDIA_TYPE,
   assertCosignSignatureType,
   parseLegacyAnnotations,
   parseSimpleSigningPayload,
   parseStatement,
   subjectFor,
-} from '../cosign/index.ts';
-import type { LegacyCandidate } from '../discovery/index.ts';
-import { SignatureRejected, SigverifyError } from '../errors.ts';
-import { yieldToEventLoop } from '../io/concurrency.ts';
-import { outcomeOfError } from './outcome.ts';
-import { parseJson } from '../json/parse.ts';
-import type { Limits } from '../limits.ts';
-import { type Policy, checkAnnotations } from '../policy/index.ts';
-import { type Digest, digestHex } from '../reference/index.ts';
-import type { ContentStore } from '../registry/types.ts';
-import type { TrustRoot } from '../trust-root/index.ts';
-import type { Purpose } from './bundle-signature.ts';
-import { verifyChainAt, verifyEmbeddedSct, verifyPayloadSignature } from './chain.ts';
-import { type SignatureOutcome, tlogSummary } from './result.ts';
-import { type SigningMaterial, checkMaterialMatchesPolicy, checkSigner, checkTlogSigner } from './signer.ts';
-import { runSigstore } from './sigstore.ts';
-import { quote } from '../text/quote.ts';
-
-export interface LegacyContext {
-  readonly store: ContentStore;
-  readonly imageDigest: Digest;
-  readonly policy: Policy;
-  readonly purpose: Purpose;
-  readonly verifier: Verifier;
-  readonly trust: TrustRoot;
-  readonly limits: Limits;
-}
-
-type Verified = Omit<SignatureOutcome, 'format' | 'origin' | 'payloadDigest' | 'outcome'>;
+} from '../../cosign/index.ts';
+import { type LegacyCandidate, discoverLegacySignatures, legacySignatureTag } from '../../discovery/index.ts';
+import { SignatureRejected } from '../../errors.ts';
+import { parseJson } from '../../json/parse.ts';
+import { checkAnnotations } from '../../policy/index.ts';
+import { digestHex } from '../../reference/index.ts';
+import { quote } from '../../text/quote.ts';
+import { verifyChainAt, verifyEmbeddedSct, verifyPayloadSignature } from '../chain.ts';
+import { tlogSummary } from '../result.ts';
+import { type SigningMaterial, checkMaterialMatchesPolicy, checkSigner, checkTlogSigner } from '../signer.ts';
+import { runSigstore } from '../sigstore.ts';
+import { type FormatContext, type SignatureFormat, type Verified, checkPredicateType, fetchCandidateBlob } from './format.ts';
 
 /**
- * Verifies one legacy layer, in the order docs/formats.md §8.2 lays out: fetch
- * (hash first), parse, bind to the image digest, compare the Rekor entry with
- * the signing key, let sigstore-js check the cryptography, then apply the
- * identity policy and the annotation claims. `.sig` layers hold simple-signing
- * payloads, `.att` layers DSSE envelopes (§3). Returns the outcome; a refusal
- * is an outcome too, never an exception, so every layer is reported.
+ * Legacy cosign storage (docs/formats.md §1, §3): the layers of the manifest
+ * at the image's `sha256-<hex>.sig` tag (signatures: simple-signing payloads)
+ * or `.att` tag (attestations: DSSE envelopes). Each layer is checked in the
+ * order docs/formats.md §8.2 lays out: fetch (hash first), parse, bind to the
+ * image digest, compare the Rekor entry with the signing key, let sigstore-js
+ * check the cryptography, then the identity policy and the annotation claims.
  */
-export async function verifyLegacySignature(candidate: LegacyCandidate, ctx: LegacyContext): Promise<SignatureOutcome> {
-  const base = { format: candidate.format, origin: candidate.origin, payloadDigest: candidate.layer.digest } as const;
-  // Only layers of the expected media type are signatures (containers/image
-  // does the same); anything else is reported and skipped (docs/formats.md §1.3).
-  const expected = ctx.purpose.kind === 'signature' ? SIMPLE_SIGNING_MEDIA_TYPE : DSSE_ENVELOPE_MEDIA_TYPE;
-  if (candidate.layer.mediaType !== expected) {
-    return { ...base, outcome: 'skipped', reason: { code: 'LAYER_MEDIA_TYPE', message: `layer media type ${quote(candidate.layer.mediaType)} is not ${expected}` } };
-  }
-  try {
-    const verified = ctx.purpose.kind === 'signature' ? await checkSignatureLayer(candidate, ctx) : await checkAttestationLayer(candidate, ctx);
-    return { ...base, outcome: 'verified', ...verified };
-  } catch (error) {
-    return { ...base, ...outcomeOfError(error) };
-  }
-}
+export const legacyFormat: SignatureFormat<LegacyCandidate> = {
+  format: 'cosign-legacy',
+
+  async discover(store, imageDigest, purpose, limits) {
+    const suffix = purpose.kind === 'signature' ? SIGNATURE_TAG_SUFFIX : ATTESTATION_TAG_SUFFIX;
+    const candidates = await discoverLegacySignatures(store, imageDigest, limits, suffix);
+    return { candidates, summary: { legacyTag: legacySignatureTag(imageDigest, suffix), legacySignatures: candidates.length } };
+  },
+
+  verify(candidate, ctx) {
+    // Only layers of the expected media type are signatures (containers/image does the same);
+    // anything else is reported and skipped (docs/formats.md §1.3).
+    const expected = ctx.purpose.kind === 'signature' ? SIMPLE_SIGNING_MEDIA_TYPE : DSSE_ENVELOPE_MEDIA_TYPE;
+    if (candidate.layer.mediaType !== expected) {
+      throw new SignatureRejected('LAYER_MEDIA_TYPE', `layer media type ${quote(candidate.layer.mediaType)} is not ${expected}`);
+    }
+    return ctx.purpose.kind === 'signature' ? checkSignatureLayer(candidate, ctx) : checkAttestationLayer(candidate, ctx);
+  },
+};
 
 /** A `.sig` layer: the simple-signing payload must name this digest (cosign `--check-claims`, pkg/cosign/verifiers.go). */
-async function checkSignatureLayer(candidate: LegacyCandidate, ctx: LegacyContext): Promise<Verified> {
+async function checkSignatureLayer(candidate: LegacyCandidate, ctx: FormatContext): Promise<Verified> {
   const annotations = parseLegacyAnnotations(candidate.layer.annotations);
-  const payload = await fetchLayer(candidate, ctx, ctx.limits.maxSignatureBlobBytes);
+  const payload = await fetchCandidateBlob(candidate, ctx, ctx.limits.maxSignatureBlobBytes);
   const claims = parseSimpleSigningPayload(payload);
   if (claims.imageDigest !== ctx.imageDigest) {
     throw new SignatureRejected('PAYLOAD_DIGEST_MISMATCH', `signature is for ${claims.imageDigest}, not for ${ctx.imageDigest}`);
@@ -87,15 +75,13 @@ const EnvelopeSchema = z.object({
 });
 
 /** An `.att` layer: a DSSE envelope whose in-toto statement names this digest and the predicate type asked for. */
-async function checkAttestationLayer(candidate: LegacyCandidate, ctx: LegacyContext): Promise<Verified> {
+async function checkAttestationLayer(candidate: LegacyCandidate, ctx: FormatContext): Promise<Verified> {
   const annotations = parseLegacyAnnotations(candidate.layer.annotations, 'attestation');
-  const bytes = await fetchLayer(candidate, ctx, ctx.limits.maxBundleBytes);
+  const bytes = await fetchCandidateBlob(candidate, ctx, ctx.limits.maxBundleBytes);
   const envelope = parseJson(EnvelopeSchema, bytes, (reason, cause) => new SignatureRejected('PAYLOAD_INVALID', `attestation layer is not a DSSE envelope: ${reason}`, { cause }));
   const statement = parseStatement(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
   const subject = subjectFor(statement, ctx.imageDigest);
-  if (statement.predicateType !== ctx.purpose.predicateType) {
-    throw new SignatureRejected('PREDICATE_TYPE_MISMATCH', `statement predicate type is ${quote(statement.predicateType)}, not ${quote(ctx.purpose.predicateType)}`);
-  }
+  checkPredicateType(statement, ctx.purpose);
   const signature = (envelope.signatures[0] as { sig: string }).sig;
   const content = { kind: 'dsse', payload: envelope.payload, payloadType: envelope.payloadType, signature } as const;
   const verified = verifyConverted(annotations, content, ctx, undefined);
@@ -107,7 +93,7 @@ async function checkAttestationLayer(candidate: LegacyCandidate, ctx: LegacyCont
 function verifyConverted(
   annotations: LegacyLayerAnnotations,
   content: Parameters<typeof legacyLayerToBundle>[2],
-  ctx: LegacyContext,
+  ctx: FormatContext,
   artifact: Buffer | undefined,
 ): Verified {
   const material: SigningMaterial = { certificateDer: legacyCertificateDer(annotations) };
@@ -141,19 +127,4 @@ function verifyConverted(
     runSigstore(ctx.verifier, converted.bundle, artifact);
   }
   return { ...checkSigner(material, ctx.policy), ...(converted.tlog === undefined ? {} : { tlog: tlogSummary(converted.tlog.bundle) }) };
-}
-
-async function fetchLayer(candidate: LegacyCandidate, ctx: LegacyContext, maxBytes: number): Promise<Buffer> {
-  const { digest, size } = candidate.layer;
-  if (size > maxBytes) throw new SignatureRejected('LAYER_TOO_LARGE', `signature layer declares ${size} bytes (limit ${maxBytes})`);
-  try {
-    const bytes = Buffer.from(await ctx.store.getBlob(digest, size, maxBytes));
-    await yieldToEventLoop();
-    return bytes;
-  } catch (error) {
-    if (error instanceof SigverifyError && error.code === 'DIGEST_MISMATCH') {
-      throw new SignatureRejected('LAYER_DIGEST_MISMATCH', `signature layer does not match its digest ${digest}`, { cause: error });
-    }
-    throw error;
-  }
 }
