@@ -5,17 +5,20 @@
  * into a copy of that same Node binary (Node's "Single executable
  * applications" documentation describes the three steps and the fuse).
  *
- *   node packaging/sea.ts [--snapshot]
+ *   node packaging/sea.ts
  *
  * The shipped files the CLI reads at run time (src/shipped.ts) go in as SEA
- * assets under their paths in the package. `--snapshot` builds with
- * `useSnapshot` instead of `useCodeCache`, to measure it (see README,
- * "Install"); the release build does not use it.
+ * assets under their paths in the package. No startup snapshot
+ * (`useSnapshot`): building one evaluates every module at build time and
+ * freezes what they compute on load — the version read from package.json,
+ * whether this is a SEA, the paths of the shipped files — and Node warns that
+ * node:sea, node:child_process and node:module are not verified in snapshots
+ * (packaging/README.md, "Startup snapshot", has the measurement).
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build } from 'esbuild';
+import { type Metafile, build } from 'esbuild';
 import { inject } from 'postject';
 import { BIN_DIR, EXECUTABLE, NODE_BINARY, REPO_ROOT, WORK_DIR, packageJson } from './paths.ts';
 
@@ -40,13 +43,35 @@ function walk(path: string): string[] {
   return readdirSync(path).flatMap((name) => walk(join(path, name)));
 }
 
-export async function buildExecutable(options: { snapshot?: boolean; output?: string } = {}): Promise<string> {
-  const work = join(WORK_DIR, options.snapshot === true ? 'sea-snapshot' : 'sea');
+export interface Executable {
+  readonly path: string;
+  /** `name version licence` of every npm package bundled into it, one a line. */
+  readonly bundledPackages: string;
+}
+
+/** The npm packages esbuild took files from, by the node_modules/ paths in its metafile (relative to REPO_ROOT). */
+function bundledPackages(metafile: Metafile): string {
+  const lines = new Set<string>();
+  for (const input of Object.keys(metafile.inputs)) {
+    const at = input.lastIndexOf('node_modules/');
+    if (at < 0) continue;
+    const [scope = '', name = ''] = input.slice(at + 'node_modules/'.length).split('/');
+    const directory = join(REPO_ROOT, input.slice(0, at), 'node_modules', scope.startsWith('@') ? join(scope, name) : scope);
+    const meta = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+    lines.add(`${meta.name} ${meta.version} ${meta.license ?? 'UNKNOWN'}\n`);
+  }
+  return [...lines].sort().join('');
+}
+
+export async function buildExecutable(output: string = EXECUTABLE): Promise<Executable> {
+  const work = join(WORK_DIR, 'sea');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const bundle = join(work, 'sigverify.cjs');
-  await build({
-    entryPoints: [join(REPO_ROOT, 'packaging', 'sea', options.snapshot === true ? 'snapshot-entry.ts' : 'entry.ts')],
+  const { metafile } = await build({
+    metafile: true,
+    absWorkingDir: REPO_ROOT,
+    entryPoints: [join(REPO_ROOT, 'packaging', 'sea', 'entry.ts')],
     bundle: true,
     platform: 'node',
     target: 'node24',
@@ -67,25 +92,25 @@ export async function buildExecutable(options: { snapshot?: boolean; output?: st
     main: bundle,
     output: blob,
     disableExperimentalSEAWarning: true,
-    useSnapshot: options.snapshot === true,
-    // V8 ignores the code cache when it starts from a snapshot (Node's SEA documentation).
-    useCodeCache: options.snapshot !== true,
+    useSnapshot: false,
+    useCodeCache: true,
     assets,
   };
   writeFileSync(join(work, 'sea-config.json'), `${JSON.stringify(config, null, 2)}\n`);
   execFileSync(NODE_BINARY, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: 'inherit' });
 
-  const output = options.output ?? EXECUTABLE;
   mkdirSync(BIN_DIR, { recursive: true });
   rmSync(output, { force: true });
   copyFileSync(NODE_BINARY, output);
   chmodSync(output, 0o755);
+  // Node's release binary carries its symbol table and debug information (about 18 MB) that
+  // the executable never reads; Debian strips what it installs as well (Policy §10.1).
+  execFileSync('strip', ['--strip-all', output]);
   await inject(output, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
-  return output;
+  return { path: output, bundledPackages: bundledPackages(metafile) };
 }
 
 if (import.meta.main) {
-  const snapshot = process.argv.includes('--snapshot');
-  const output = await buildExecutable(snapshot ? { snapshot, output: join(BIN_DIR, 'sigverify-linux-x64-snapshot') } : {});
-  console.log(`${output}: ${statSync(output).size} bytes`);
+  const { path } = await buildExecutable();
+  console.log(`${path}: ${statSync(path).size} bytes`);
 }
