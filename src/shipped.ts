@@ -1,5 +1,5 @@
-import { getAsset, isSea } from 'node:sea';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { getAsset, isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
  * TUF roots (`trust-root/`) and the qualification kit (`fixtures/`).
  *
  * From the npm package they are on disk, one directory above both `src/` and
- * `dist/`. The single executable (packaging/sea/) carries them as SEA assets
+ * `dist/`. The single executable (packaging/sea.ts) carries them as SEA assets
  * under the same relative names and presents them at paths inside the
  * executable itself (`/usr/bin/sigverify/fixtures/…`): no file system can hold
  * such a path (the executable is a file, not a directory), so an embedded path
