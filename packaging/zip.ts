@@ -23,41 +23,35 @@ export function zip(entries: readonly ZipEntry[]): Buffer {
   let offset = 0;
   for (const entry of entries) {
     const name = Buffer.from(entry.name, 'utf8');
-    const deflated = deflateRawSync(entry.data, { level: 9 });
+    const deflated = deflateRawSync(entry.data);
     const stored = deflated.length >= entry.data.length;
     const body = stored ? entry.data : deflated;
     if (body.length > MAX_32 || entry.data.length > MAX_32 || offset > MAX_32) throw new Error(`${entry.name}: too large for a ZIP without ZIP64`);
     const crc = crc32(entry.data);
     const method = stored ? 0 : 8;
-    // Version 2.0; general purpose bit 11: names are UTF-8.
+    // The fields both headers hold, in the same order, from "version needed to extract" on
+    // (APPNOTE 4.3.7 and 4.3.12): version 2.0; flags bit 11, names are UTF-8; method; time, date;
+    // CRC-32; compressed and uncompressed sizes; name length; extra field length.
+    const shared = (buffer: Buffer, at: number): void => {
+      buffer.writeUInt16LE(20, at);
+      buffer.writeUInt16LE(0x0800, at + 2);
+      buffer.writeUInt16LE(method, at + 4);
+      buffer.writeUInt16LE(0, at + 6);
+      buffer.writeUInt16LE(DOS_DATE_1980_01_01, at + 8);
+      buffer.writeUInt32LE(crc, at + 10);
+      buffer.writeUInt32LE(body.length, at + 14);
+      buffer.writeUInt32LE(entry.data.length, at + 18);
+      buffer.writeUInt16LE(name.length, at + 22);
+      buffer.writeUInt16LE(0, at + 24);
+    };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(0, 10);
-    local.writeUInt16LE(DOS_DATE_1980_01_01, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    shared(local, 4);
     const header = Buffer.alloc(46);
     header.writeUInt32LE(0x02014b50, 0);
     header.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, so the external attributes hold a mode
-    header.writeUInt16LE(20, 6);
-    header.writeUInt16LE(0x0800, 8);
-    header.writeUInt16LE(method, 10);
-    header.writeUInt16LE(0, 12);
-    header.writeUInt16LE(DOS_DATE_1980_01_01, 14);
-    header.writeUInt32LE(crc, 16);
-    header.writeUInt32LE(body.length, 20);
-    header.writeUInt32LE(entry.data.length, 24);
-    header.writeUInt16LE(name.length, 28);
-    header.writeUInt16LE(0, 30);
-    header.writeUInt16LE(0, 32);
-    header.writeUInt16LE(0, 34);
-    header.writeUInt16LE(0, 36);
+    shared(header, 6);
+    // Comment length, disk number and internal attributes stay 0.
     header.writeUInt32LE((0o100000 | (entry.mode ?? 0o644)) * 0x10000, 38); // S_IFREG | mode, in the high 16 bits
     header.writeUInt32LE(offset, 42);
     parts.push(local, name, body);
