@@ -1,12 +1,13 @@
-import { existsSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/fixtures.ts';
 
+export const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
 /** What `npm run package` writes (packaging/paths.ts). */
 export const EXECUTABLE = join(REPO_ROOT, 'dist-bin', 'sigverify-linux-x64');
-export const DEB = join(REPO_ROOT, 'dist-deb', 'sigverify_0.1.0_amd64.deb');
+export const DEB = join(REPO_ROOT, 'dist-deb', `sigverify_${VERSION}_amd64.deb`);
 
 /**
  * Whether the package tests can run: `npm run package` has been run. `npm test`

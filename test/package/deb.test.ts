@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProcess } from '../helpers/cli.ts';
 import { FIXTURE_IDENTITY, FIXTURE_ISSUER, REPO_ROOT, fixtureDigest } from '../helpers/fixtures.ts';
-import { DEB, EXECUTABLE, built } from './built.ts';
+import { DEB, EXECUTABLE, VERSION, built } from './built.ts';
 
 /**
  * dist-deb/sigverify_<version>_amd64.deb (packaging/deb.ts). Its contents
@@ -31,7 +31,7 @@ describe.skipIf(!built(DEB, 'test/package/deb'))('dist-deb/sigverify_<version>_a
 
   it('matches its SHA256SUMS line', () => {
     const digest = createHash('sha256').update(readFileSync(DEB)).digest('hex');
-    expect(readFileSync(join(REPO_ROOT, 'dist-deb', 'SHA256SUMS'), 'utf8')).toBe(`${digest}  sigverify_0.1.0_amd64.deb\n`);
+    expect(readFileSync(join(REPO_ROOT, 'dist-deb', 'SHA256SUMS'), 'utf8')).toBe(`${digest}  sigverify_${VERSION}_amd64.deb\n`);
   });
 
   it('installs the executable, the man page, the doc files and the units, nothing else', () => {
@@ -63,7 +63,7 @@ describe.skipIf(!built(DEB, 'test/package/deb'))('dist-deb/sigverify_<version>_a
     expect(man).toContain('sigverify check-module FILE');
     const copyright = readFileSync(join(tree(), 'usr', 'share', 'doc', 'sigverify', 'copyright'), 'utf8');
     expect(copyright).toContain('License: Apache-2.0');
-    expect(dpkgDeb('--field', DEB, 'Package', 'Version', 'Architecture')).toBe('Package: sigverify\nVersion: 0.1.0\nArchitecture: amd64\n');
+    expect(dpkgDeb('--field', DEB, 'Package', 'Version', 'Architecture')).toBe(`Package: sigverify\nVersion: ${VERSION}\nArchitecture: amd64\n`);
   });
 
   describe.skipIf(!INSTALL)('installed with apt-get (CI, as root)', () => {
@@ -73,7 +73,7 @@ describe.skipIf(!built(DEB, 'test/package/deb'))('dist-deb/sigverify_<version>_a
 
     it('runs /usr/bin/sigverify: --version and a fixture verify', async () => {
       execFileSync('apt-get', ['install', '-y', '--no-install-recommends', DEB], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-      expect(await runProcess('/usr/bin/sigverify', ['--version'], { PATH: '/usr/sbin:/sbin' })).toMatchObject({ code: 0, stdout: 'sigverify 0.1.0\n' });
+      expect(await runProcess('/usr/bin/sigverify', ['--version'], { PATH: '/usr/sbin:/sbin' })).toMatchObject({ code: 0, stdout: `sigverify ${VERSION}\n` });
       const verify = await runProcess('/usr/bin/sigverify', ['verify', 'oci:fixtures/layout:signed', '--certificate-identity', FIXTURE_IDENTITY, '--certificate-oidc-issuer', FIXTURE_ISSUER, '--trusted-root', 'fixtures/trust/trusted_root.json'], { PATH: '/usr/sbin:/sbin' });
       expect(verify).toMatchObject({ code: 0, stdout: `oci:fixtures/layout@${fixtureDigest('signed')}\n` });
     }, 120_000);

@@ -8,7 +8,7 @@ import { type CliRun, runProcess } from '../helpers/cli.ts';
 import { FIXTURE_IDENTITY, FIXTURE_ISSUER, REPO_ROOT, fixtureDigest } from '../helpers/fixtures.ts';
 import { type RunningRegistry, startRegistry } from '../helpers/registry/docker-registry.ts';
 import { pushLayoutAll } from '../helpers/registry/push.ts';
-import { EXECUTABLE, built, pathWithoutNode } from './built.ts';
+import { EXECUTABLE, VERSION, built, pathWithoutNode } from './built.ts';
 
 /**
  * The single executable (packaging/sea.ts) run as an operator would: no node
@@ -30,9 +30,8 @@ describe.skipIf(!built(EXECUTABLE, 'test/package/executable'))('dist-bin/sigveri
   });
 
   it('prints the package version, with no node on PATH', async () => {
-    const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     const result = await run(['--version']);
-    expect(result).toMatchObject({ code: 0, stdout: `sigverify ${version}\n`, stderr: '' });
+    expect(result).toMatchObject({ code: 0, stdout: `sigverify ${VERSION}\n`, stderr: '' });
   });
 
   it('verifies the signed fixture image and prints the pinned reference (exit 0)', async () => {
