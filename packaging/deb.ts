@@ -9,11 +9,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { manPage } from './manpage.ts';
-import { DEB_DIR, REPO_ROOT, WORK_DIR, packageJson } from './paths.ts';
+import { DEB_DIR, REPO_ROOT, WORK_DIR, packageJson, walk } from './paths.ts';
 
 /** From the executable's dynamic symbol versions: GLIBC_2.28 and GLIBCXX_3.4.21 (GCC 5). */
 const DEPENDS = 'libc6 (>= 2.28), libgcc-s1 (>= 3.0), libstdc++6 (>= 5.2)';
@@ -23,11 +23,6 @@ function write(root: string, path: string, data: Buffer | string, mode = 0o644):
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, data);
   chmodSync(file, mode);
-}
-
-function walk(path: string): string[] {
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path).sort().flatMap((name) => walk(join(path, name)));
 }
 
 export function buildDeb(executable: string, bundledPackages: string, sourceDateEpoch: number): string {

@@ -1,5 +1,5 @@
 /** Where packaging reads from and writes to; every path absolute. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,4 +25,10 @@ interface PackageJson {
 
 export function packageJson(): PackageJson {
   return JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as PackageJson;
+}
+
+/** Every file under `path` (or `path` itself, a file), in name order. */
+export function walk(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path).sort().flatMap((name) => walk(join(path, name)));
 }

@@ -16,11 +16,11 @@
  * (packaging/README.md, "Startup snapshot", has the measurement).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { type Metafile, build } from 'esbuild';
 import { inject } from 'postject';
-import { BIN_DIR, EXECUTABLE, NODE_BINARY, REPO_ROOT, WORK_DIR, packageJson } from './paths.ts';
+import { BIN_DIR, EXECUTABLE, NODE_BINARY, REPO_ROOT, WORK_DIR, packageJson, walk } from './paths.ts';
 
 /** Node's SEA fuse: the string postject flips so the binary looks for its blob (Node's SEA documentation). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -36,11 +36,6 @@ function shippedFiles(): string[] {
   // npm installs direct dependencies at the top of node_modules/.
   for (const name of Object.keys(packageJson().dependencies)) files.push(`node_modules/${name}/package.json`);
   return files.sort();
-}
-
-function walk(path: string): string[] {
-  if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path).flatMap((name) => walk(join(path, name)));
 }
 
 export interface Executable {
