@@ -234,7 +234,7 @@ async function cpuSection(ctx: Context): Promise<void> {
         const context: BundleContext = {
           store,
           imageDigest: minted.digest,
-          imageManifest: fetched.bytes,
+          imageManifest: () => Promise.resolve(fetched.bytes),
           policy: verifier.policy,
           purpose: verifier.purpose,
           verifier: sigstore,

@@ -7,6 +7,7 @@
  * Modelled on sigstore-js (`packages/verify/src/error.ts`): one base class, a
  * closed union of codes, `cause` kept.
  */
+import { oneLine } from './text/quote.ts';
 
 /** What a failure means for the caller; decides the CLI exit code. */
 export type ErrorKind =
@@ -28,6 +29,13 @@ export const ERROR_CODES = {
   DOCKER_CONFIG_INVALID: 'usage',
   /** A trust configuration (TrustConfig, `trust` CLI flags, the source recorded in a TUF cache) is malformed or contradictory. */
   TRUST_CONFIG_INVALID: 'usage',
+  /**
+   * A local file or directory sigverify would trust (trusted root, key, module policy, TUF or result cache) is a
+   * symbolic link, belongs to another user (other than root), or is writable by group or others; details name the path.
+   */
+  LOCAL_FILE_UNSAFE: 'usage',
+  /** The gate was given sigverify's own test trust root (fixtures/trust, private keys published) without `allowTestTrustRootUnsafe`. */
+  TRUST_ROOT_FOR_TESTS: 'usage',
 
   // unavailable: no decision possible
   REGISTRY_UNREACHABLE: 'unavailable',
@@ -91,7 +99,8 @@ export class SigverifyError extends Error {
   readonly details: ErrorDetails;
 
   constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: ErrorDetails } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Messages carry foreign values (media types, digests, paths): one safe line, whatever they hold.
+    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.kind = ERROR_CODES[code];
     this.details = options.details ?? {};
@@ -135,6 +144,8 @@ export const REJECTION_CODES = [
   'BUNDLE_UNSUPPORTED',
   'PREDICATE_TYPE_MISMATCH',
   'VERIFICATION_MATERIAL_MISMATCH',
+  /** Checking this signature threw something other than a typed refusal: it is not verified; the others still count. */
+  'UNEXPECTED_ERROR',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];
@@ -145,7 +156,7 @@ export class SignatureRejected extends Error {
   readonly code: RejectionCode;
 
   constructor(code: RejectionCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
   }
 }

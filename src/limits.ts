@@ -59,6 +59,12 @@ export interface Limits {
   readonly requestTimeoutMs: number;
   /** Deadline for one credential helper run, in ms. */
   readonly credentialHelperTimeoutMs: number;
+  /**
+   * Most bytes one verification receives, summed over every manifest and blob
+   * it fetches (signatures, bundles, referrer manifests): what a registry
+   * serving many large unsigned candidates can cost at most.
+   */
+  readonly maxVerificationBytes: number;
   /** Deadline for one whole image verification, in ms. */
   readonly verificationTimeoutMs: number;
   /** Largest result-cache entry read from disk (a result with its attestation statements), in bytes. */
@@ -97,6 +103,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   requestTimeoutMs: 30_000,
   credentialHelperTimeoutMs: 10_000,
   verificationTimeoutMs: 120_000,
+  maxVerificationBytes: 64 * 1024 * 1024,
   maxCacheEntryBytes: 32 * 1024 * 1024,
   maxCacheEntries: 1000,
   maxAuditLineBytes: 1024 * 1024,

@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
  * executable itself (`/usr/bin/sigverify/fixtures/…`): no file system can hold
  * such a path (the executable is a file, not a directory), so an embedded path
  * never shadows a real file, and messages still name where a file comes from.
- * {@link readFileCapped} serves them.
+ * The two readers of local files, `readFileCapped` (io/read-capped.ts) and
+ * `readOwnedFile` (io/local-files.ts), serve them; a file the executable
+ * carries is as trusted as the executable.
  */
 const EMBEDDED = isSea();
 

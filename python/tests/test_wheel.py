@@ -73,7 +73,7 @@ def test_pip_install_puts_sigverify_in_the_environment(installed: Path) -> None:
 
 
 def test_the_installed_gate_verifies_the_fixture(installed: Path) -> None:
-    code = "import sigverify; print(sigverify.find_executable()); print(sigverify.verify_module('examples/python/fixture-module.json'))"
+    code = "import sigverify; print(sigverify.find_executable()); print(sigverify.verify_module('examples/python/fixture-module.json', allow_test_trust_root_unsafe=True))"
     run = _run([installed / "bin" / "python", "-c", code], cwd=REPO_ROOT)
     assert run.returncode == 0, run.stderr
     found, reference = run.stdout.splitlines()

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SignatureRejected } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import { pemBlocks } from './pem.ts';
+import { quote } from '../text/quote.ts';
 
 /**
  * Who a transparency-log entry says signed: the certificate or public key
@@ -103,7 +104,7 @@ export function tlogVerifier(bodyBase64: string): TlogVerifier {
       return { ...head, ...sameVerifier(signatures.map((s) => fromV2(s.verifier))), signatures: signatures.map((s) => s.content) };
     }
     default:
-      throw new SignatureRejected('TLOG_ENTRY_INVALID', `transparency-log entry kind ${kind} ${apiVersion} is not supported`);
+      throw new SignatureRejected('TLOG_ENTRY_INVALID', `transparency-log entry kind ${quote(kind, 64)} ${quote(apiVersion, 64)} is not supported`);
   }
 }
 

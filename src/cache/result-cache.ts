@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { canonicalDigest } from '../audit/canonical-json.ts';
+import { ensurePrivateDirectory, readOwnedFileIfPresent, writePrivateFile } from '../io/local-files.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { type Digest, isDigest } from '../reference/index.ts';
 import { RESULT_MEDIA_TYPE, type VerificationResult } from '../verify/index.ts';
@@ -173,18 +173,9 @@ export class ResultCache {
     const plain = JSON.parse(JSON.stringify(content)) as Record<string, unknown>;
     const bytes = Buffer.from(JSON.stringify({ ...plain, checksum: canonicalDigest(plain) }), 'utf8');
     const path = this.#path(id);
-    const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, path);
+      await writePrivateFile(path, bytes);
     } catch (error) {
-      await unlink(temporary).catch(() => undefined);
       this.#warn(`result cache: cannot write ${path}: ${(error as Error).message}`);
     }
   }
@@ -193,26 +184,17 @@ export class ResultCache {
     return join(this.#directory as string, `${createHash('sha256').update(id).digest('hex')}.json`);
   }
 
-  /** Creates the directory (0700) once, and uses it only if this user owns it and no one else may write it. */
+  /** Creates the directory (0700) once, and uses it only if it is private (io/local-files.ts). */
   #usableDirectory(): Promise<boolean> {
     this.#directoryReady ??= (async () => {
       const dir = this.#directory as string;
       try {
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-        const info = await lstat(dir);
-        const problem = !info.isDirectory()
-          ? 'is not a directory (or is a symbolic link)'
-          : !ownedByUs(info.uid)
-            ? 'belongs to another user'
-            : (info.mode & 0o022) !== 0
-              ? 'is writable by group or others'
-              : undefined;
-        if (problem === undefined) return true;
-        this.#warn(`result cache: ${dir} ${problem}; caching in memory only`);
+        await ensurePrivateDirectory(dir, 'result cache directory');
+        return true;
       } catch (error) {
-        this.#warn(`result cache: cannot use ${dir}: ${(error as Error).message}; caching in memory only`);
+        this.#warn(`result cache: ${(error as Error).message}; caching in memory only`);
+        return false;
       }
-      return false;
     })();
     return this.#directoryReady;
   }
@@ -235,37 +217,12 @@ function isValidFor(key: CacheKey, result: VerificationResult, attestations: rea
     && r.pinnedReference === result.pinnedReference);
 }
 
-function ownedByUs(uid: number): boolean {
-  return process.getuid === undefined || uid === process.getuid();
-}
-
-/**
- * Reads an entry file without following a symbolic link, only if it is a
- * regular file this user owns that no one else may write, up to `maxBytes`.
- * Anything else (missing included) is no entry.
- */
+/** An entry file, only if it is a private regular file of this user (io/local-files.ts); anything else is no entry. */
 async function readOwnFile(path: string, maxBytes: number): Promise<Buffer | undefined> {
-  let handle;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return (await readOwnedFileIfPresent(path, maxBytes, 'result cache entry'))?.bytes;
   } catch {
     return undefined;
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile() || !ownedByUs(info.uid) || (info.mode & 0o022) !== 0 || info.size > maxBytes) return undefined;
-    const buffer = Buffer.alloc(info.size + 1);
-    let total = 0;
-    while (total < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-    }
-    return total > maxBytes || total > info.size ? undefined : buffer.subarray(0, total);
-  } catch {
-    return undefined;
-  } finally {
-    await handle.close();
   }
 }
 

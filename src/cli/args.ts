@@ -56,6 +56,7 @@ const VERIFY_OPTIONS = {
   annotations: { type: 'string', short: 'a', multiple: true },
   key: { type: 'string' },
   'insecure-ignore-tlog': { type: 'boolean' },
+  'insecure-ignore-sct': { type: 'boolean' },
   'trusted-root': { type: 'string' },
   'ca-roots': { type: 'string' },
   'ca-intermediates': { type: 'string' },
@@ -89,7 +90,7 @@ function asUsage<T>(parse: () => T): T {
   }
 }
 
-const BOOLEAN_FLAGS = new Set(['--insecure-ignore-tlog', '--allow-http-registry', '--allow-expired-trust-metadata-unsafe']);
+const BOOLEAN_FLAGS = new Set(['--insecure-ignore-tlog', '--insecure-ignore-sct', '--allow-http-registry', '--allow-expired-trust-metadata-unsafe']);
 
 function usage(message: string): SigverifyError {
   return new SigverifyError('USAGE', message);
@@ -178,6 +179,7 @@ function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly st
     ...optional('githubWorkflowName', values['certificate-github-workflow-name']),
     ...(values.annotations === undefined ? {} : { annotations: parseAnnotations(values.annotations) }),
     ...(values['insecure-ignore-tlog'] === true ? { ignoreTlogUnsafe: true } : {}),
+    ...(values['insecure-ignore-sct'] === true ? { ignoreSctUnsafe: true } : {}),
   };
   return {
     command,
@@ -257,6 +259,7 @@ Key:
 Both:
   -a, --annotations k=v               signed annotation that must be present (repeatable)
   --insecure-ignore-tlog              accept signatures without a Rekor entry
+  --insecure-ignore-sct               accept certificates without an SCT from a CT log of the trust root
   --trusted-root FILE                 pinned trusted_root.json (fully offline)
   --ca-roots FILE                     PEM root CA(s) of a BYO PKI (replace the trust root's CAs)
   --ca-intermediates FILE             PEM intermediate CA(s) for --ca-roots

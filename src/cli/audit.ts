@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AUDIT_DECISIONS, type AuditSummary, type DurationStats, SigverifyError, summarizeAuditLog, verifyAuditLog } from '../index.ts';
-import { type Io, table } from './processor.ts';
+import type { Io } from './io.ts';
+import { table } from './processor.ts';
 
 /**
  * `sigverify audit verify FILE` and `sigverify audit summary FILE`.

@@ -1,23 +1,20 @@
-import { readCapped, readFileCapped } from '../io/read-capped.ts';
+import { readCapped } from '../io/read-capped.ts';
 // The public API's own modules (the symbols src/index.ts re-exports), not the
 // index itself: a cold `verify` should load verification, not the processor,
 // audit and qualification code. Other commands are loaded when they run.
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
-import { type TrustSource, certificateAuthorityTrust, configuredTrustSource, trustedRootFile } from '../trust-root/index.ts';
-import { type SignatureOutcome, type VerificationResult, verifyBundleFile, verifyImage } from '../verify/index.ts';
+import { TEST_TRUST_ROOT_WARNING, type TrustSource, certificateAuthorityTrust, configuredTrustSource, trustedRootFile } from '../trust-root/index.ts';
+import { type VerificationResult, verifyBundleFile, verifyImage } from '../verify/index.ts';
+import { quote } from '../text/quote.ts';
 import { VERSION } from '../version.ts';
+import { type Io, describeOutcome, describeSigner, guardIo, processIo } from './io.ts';
 import { HELP, type VerifyBundleCommand, type VerifyCommand, checkArgumentSizes, parseCommand } from './args.ts';
+import { readOwnedFile } from '../io/local-files.ts';
 
 /** Exit codes (stable, documented in the README). */
 export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
 
-interface Io {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
-
-const processIo: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 /** Commands with their own argument parsing, by name (argv after the name). */
 const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: Io) => Promise<number>>> = {
@@ -43,7 +40,8 @@ async function fullHelp(): Promise<string> {
   return `${HELP}\n${trust.TRUST_HELP}\n${processor.PROCESSOR_HELP}\n${audit.AUDIT_HELP}\n${qualify.QUALIFY_HELP}`;
 }
 
-export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+export async function main(argv: readonly string[], unguarded: Io = processIo): Promise<number> {
+  const io = guardIo(unguarded);
   const sub = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
   if (sub !== undefined) {
     // node's parseArgs is quadratic in argument size: bound it for every command.
@@ -81,6 +79,9 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
     if (cmd.policy.ignoreTlogUnsafe === true) {
       io.stderr('WARNING: --insecure-ignore-tlog: signatures without a transparency-log entry are accepted\n');
     }
+    if (cmd.policy.ignoreSctUnsafe === true) {
+      io.stderr('WARNING: --insecure-ignore-sct: certificates without a signed certificate timestamp are accepted\n');
+    }
     const result = await verifyImage(cmd.image, { ...cmd.policy, ...(publicKey === undefined ? {} : { publicKey }) }, {
       ...trustOption(cmd),
       allowHttpRegistry: cmd.allowHttpRegistry,
@@ -88,6 +89,7 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
       ...(cmd.predicateType === undefined ? {} : { attestationPredicateType: cmd.predicateType }),
       ...(cmd.platform === undefined ? {} : { platform: cmd.platform }),
     });
+    if (result.trustRoot.testRoot === true) io.stderr(`WARNING: ${TEST_TRUST_ROOT_WARNING}\n`);
     reportPass(result, io, cmd.output);
     return EXIT.verified;
   } catch (error) {
@@ -138,7 +140,7 @@ async function runVerifyBundle(cmd: VerifyBundleCommand, io: Io): Promise<number
       : { bytes: await readInput(cmd.artifact.path, DEFAULT_LIMITS.maxArtifactBytes) };
     const trust = cmd.trustedRoot !== undefined ? trustedRootFile(cmd.trustedRoot) : defaultTrust(cmd.tufCache, false);
     const result = await verifyBundleFile(bundle, artifact, { ...cmd.policy, ...(publicKey === undefined ? {} : { publicKey }) }, trust);
-    io.stderr(`✓ Bundle verification PASSED for ${cmd.bundle}: ${result.publicKey === true ? 'the given public key' : `${result.identity ?? 'unknown'} (issuer ${result.issuer ?? 'unknown'})`}\n`);
+    io.stderr(`✓ Bundle verification PASSED for ${cmd.bundle}: ${result.publicKey === true ? 'the given public key' : `${quote(result.identity ?? 'unknown')} (issuer ${quote(result.issuer ?? 'unknown')})`}\n`);
     return EXIT.verified;
   } catch (error) {
     return reportError(error, io, cmd.bundle, 'text');
@@ -157,26 +159,21 @@ async function readInput(path: string, maxBytes: number): Promise<Buffer> {
 async function readKey(path: string): Promise<string> {
   let bytes;
   try {
-    bytes = await readFileCapped(path, DEFAULT_LIMITS.maxConfigFileBytes);
+    bytes = await readOwnedFile(path, DEFAULT_LIMITS.maxConfigFileBytes, 'public key');
   } catch (cause) {
+    if (cause instanceof SigverifyError) throw cause;
     throw new SigverifyError('KEY_INVALID', `cannot read public key ${path}: ${(cause as Error).message}`, { cause });
   }
   if (bytes === undefined) throw new SigverifyError('KEY_INVALID', `public key ${path} is larger than ${DEFAULT_LIMITS.maxConfigFileBytes} bytes`);
   return bytes.toString('utf8');
 }
 
-function signer(s: SignatureOutcome): string {
-  const who = s.publicKey === true ? 'the given public key' : `${s.identity ?? 'unknown'} (issuer ${s.issuer ?? 'unknown'})`;
-  const log = s.tlog === undefined ? 'no transparency-log entry' : `log index ${s.tlog.logIndex} at ${s.tlog.integratedTime}`;
-  return `signed by ${who}, ${log}`;
-}
-
 function reportPass(result: VerificationResult, io: Io, output: 'text' | 'json'): void {
   for (const s of result.signatures.filter((x) => x.outcome === 'verified')) {
-    io.stderr(`✓ Signature verification PASSED for ${result.pinnedReference}: ${signer(s)}${s.duplicateOf === undefined ? '' : ' (duplicate log entry, counted once)'}\n`);
+    io.stderr(`✓ Signature verification PASSED for ${result.pinnedReference}: ${describeSigner(s)}${s.duplicateOf === undefined ? '' : ' (duplicate log entry, counted once)'}\n`);
   }
   for (const s of result.signatures.filter((x) => x.outcome !== 'verified')) {
-    io.stderr(`  (${s.outcome}) ${s.origin}: ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}\n`);
+    io.stderr(describeOutcome(s));
   }
   io.stdout(output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${result.pinnedReference}\n`);
 }
@@ -193,7 +190,7 @@ function reportError(error: unknown, io: Io, image: string | undefined, output: 
     // The message already carries a lone signature's reason; list them when there are several.
     const signatures = result?.signatures ?? [];
     if (signatures.length > 1) {
-      for (const s of signatures) io.stderr(`  (${s.outcome}) ${s.origin}: ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}\n`);
+      for (const s of signatures) io.stderr(describeOutcome(s));
     }
   }
   if (output === 'json') {

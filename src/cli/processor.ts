@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import {
   AuditLog,
+  DEFAULT_LIMITS,
   type GateOptions,
   type GateResult,
   type ModuleCheck,
   ModuleGate,
   ResultCache,
-  type SignatureOutcome,
   SigverifyError,
   type VerificationResult,
   checkProcessorConfig,
@@ -14,6 +14,7 @@ import {
   readPolicyFile,
   trustedRootFile,
 } from '../index.ts';
+import { type Io, describeOutcome, describeSigner } from './io.ts';
 
 /**
  * `sigverify check-module FILE` and `sigverify check-config FILE`: the
@@ -22,19 +23,18 @@ import {
  * stderr. Exit codes as `verify`: 0 may run, 1 refused, 2 usage or invalid
  * policy, 3 undecided (registry, trust root or audit trail unavailable).
  */
-export interface Io {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
 
 const EXIT = { ok: 0, refused: 1, usage: 2, undecided: 3 } as const;
 
 export const CONFIG_CHECK_MEDIA_TYPE = 'application/vnd.sigverify.config-check+json;version=1';
 
-export const PROCESSOR_HELP = `  sigverify check-module FILE [--output json] [--audit-log FILE] [--cache-dir DIR] [--cache-ttl SECONDS]
-                            [--trusted-root FILE] [--allow-http-registry]
+export const PROCESSOR_HELP = `  sigverify check-module FILE|- [--base-dir DIR] [--output json] [--audit-log FILE] [--cache-dir DIR]
+                            [--cache-ttl SECONDS] [--trusted-root FILE] [--allow-http-registry]
+                            [--allow-test-trust-root-unsafe]
                                       gate one module (a JSON module policy): prints the pinned reference
-                                      to run (repo@sha256:…), or exits non-zero with the reason on stderr
+                                      to run (repo@sha256:…), or exits non-zero with the reason on stderr;
+                                      relative paths in the policy start from its directory, or from
+                                      --base-dir (required for a policy on stdin, "-")
   sigverify check-config FILE [same flags]
                                       gate every module of a processor configuration ({"modules": {…}})
                                       and print a table; exit 0 only if every module may run
@@ -47,11 +47,15 @@ const OPTIONS = {
   'cache-ttl': { type: 'string' },
   'trusted-root': { type: 'string' },
   'allow-http-registry': { type: 'boolean' },
+  'base-dir': { type: 'string' },
+  'allow-test-trust-root-unsafe': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 interface Parsed {
+  /** A path, or `-` for stdin. */
   readonly file: string;
+  readonly baseDir: string | undefined;
   readonly output: 'text' | 'json';
   readonly options: GateOptions;
   readonly help: boolean;
@@ -67,7 +71,7 @@ function parse(command: string, argv: readonly string[], io: Io): Parsed {
   const { values, positionals } = parsed;
   const output = values.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new SigverifyError('USAGE', `--output must be text or json, not "${output}"`);
-  if (values.help === true) return { file: '', output, options: {}, help: true };
+  if (values.help === true) return { file: '', baseDir: undefined, output, options: {}, help: true };
   if (positionals.length !== 1) throw new SigverifyError('USAGE', `${command} takes exactly one FILE, got ${positionals.length}`);
   const ttl = values['cache-ttl'];
   if (ttl !== undefined && values['cache-dir'] === undefined) throw new SigverifyError('USAGE', '--cache-ttl needs --cache-dir');
@@ -76,13 +80,19 @@ function parse(command: string, argv: readonly string[], io: Io): Parsed {
   const cacheDir = values['cache-dir'];
   const auditLog = values['audit-log'];
   const trustedRoot = values['trusted-root'];
+  const file = positionals[0] as string;
+  const baseDir = values['base-dir'];
+  // Never a temporary file: the policy on stdin, with the directory its relative paths start from named explicitly.
+  if (file === '-' && baseDir === undefined) throw new SigverifyError('USAGE', 'a policy on stdin ("-") needs --base-dir DIR, the directory its relative paths start from');
   return {
-    file: positionals[0] as string,
+    file,
+    baseDir,
     output,
     help: false,
     options: {
       ...(trustedRoot === undefined ? {} : { trust: trustedRootFile(trustedRoot) }),
       ...(values['allow-http-registry'] === true ? { allowHttpRegistry: true } : {}),
+      ...(values['allow-test-trust-root-unsafe'] === true ? { allowTestTrustRootUnsafe: true } : {}),
       ...(auditLog === undefined ? {} : { audit: new AuditLog(auditLog) }),
       ...(cacheDir === undefined
         ? {}
@@ -116,7 +126,7 @@ export async function runCheckModule(argv: readonly string[], io: Io): Promise<n
   let module: unknown;
   let baseDirectory: string;
   try {
-    ({ value: module, baseDirectory } = await readPolicyFile(cmd.file));
+    ({ value: module, baseDirectory } = await readPolicyInput(cmd));
   } catch (error) {
     return refused(error, io, cmd.file, cmd.output, undefined);
   }
@@ -132,13 +142,33 @@ export async function runCheckModule(argv: readonly string[], io: Io): Promise<n
   }
 }
 
+/** The policy file, or stdin; `--base-dir` replaces the file's directory as the start of relative paths. */
+async function readPolicyInput(cmd: Parsed): Promise<{ value: unknown; baseDirectory: string }> {
+  if (cmd.file === '-') return readPolicyFile({ bytes: await readStdin(), baseDirectory: cmd.baseDir as string });
+  const read = await readPolicyFile(cmd.file);
+  return cmd.baseDir === undefined ? read : { ...read, baseDirectory: cmd.baseDir };
+}
+
+/** All of stdin, up to one byte past the configuration cap (readPolicyFile refuses what is over it). */
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    const bytes = chunk as Buffer;
+    chunks.push(bytes);
+    total += bytes.length;
+    if (total > DEFAULT_LIMITS.maxConfigFileBytes) break;
+  }
+  return Buffer.concat(chunks);
+}
+
 /** `sigverify check-config FILE`: every module of a processor configuration, as a table. */
 export async function runCheckConfig(argv: readonly string[], io: Io): Promise<number> {
   const cmd = start('check-config', argv, io);
   if (typeof cmd === 'number') return cmd;
   let checks: ModuleCheck[];
   try {
-    const { config, baseDirectory } = await loadProcessorConfigFile(cmd.file);
+    const { config, baseDirectory } = await loadProcessorConfigFile(cmd.file === '-' ? { bytes: await readStdin(), baseDirectory: cmd.baseDir as string } : cmd.file);
     checks = await checkProcessorConfig(config, { ...cmd.options, baseDirectory });
   } catch (error) {
     return refused(error, io, cmd.file, cmd.output, undefined);
@@ -199,20 +229,14 @@ function reportPass(gate: GateResult, io: Io): void {
     const result = gate.result as VerificationResult;
     const reuse = gate.cached ? ` (cached decision of ${result.verifiedAt})` : '';
     for (const s of result.signatures.filter((x) => x.outcome === 'verified' && x.duplicateOf === undefined)) {
-      io.stderr(`✓ Module ${name}: signature verification PASSED for ${gate.reference}: ${signer(s)}${reuse}\n`);
+      io.stderr(`✓ Module ${name}: signature verification PASSED for ${gate.reference}: ${describeSigner(s, 'the configured public key')}${reuse}\n`);
     }
     for (const a of gate.attestations ?? []) {
       const s = a.signatures.find((x) => x.outcome === 'verified');
-      io.stderr(`✓ Module ${name}: attestation ${a.purpose.predicateType} verified${s === undefined ? '' : `: ${signer(s)}`}\n`);
+      io.stderr(`✓ Module ${name}: attestation ${a.purpose.predicateType} verified${s === undefined ? '' : `: ${describeSigner(s, 'the configured public key')}`}\n`);
     }
   }
   if (gate.audit !== undefined) io.stderr(`  audit record ${gate.audit.seq}: ${gate.audit.hash}\n`);
-}
-
-function signer(s: SignatureOutcome): string {
-  const who = s.publicKey === true ? 'the configured public key' : `${s.identity ?? 'unknown'} (issuer ${s.issuer ?? 'unknown'})`;
-  const log = s.tlog === undefined ? 'no transparency-log entry' : `log index ${s.tlog.logIndex} at ${s.tlog.integratedTime ?? 'unknown time'}`;
-  return `signed by ${who}, ${log}`;
 }
 
 function refused(error: unknown, io: Io, name: string, output: 'text' | 'json', requested: string | undefined): number {
@@ -220,7 +244,7 @@ function refused(error: unknown, io: Io, name: string, output: 'text' | 'json', 
   io.stderr(`✗ Module ${name} may NOT run${requested === undefined ? '' : ` (${requested})`}: [${code}] ${message}\n`);
   const result = error instanceof SigverifyError ? (error.details['result'] as VerificationResult | undefined) : undefined;
   if ((result?.signatures.length ?? 0) > 1) {
-    for (const s of result?.signatures ?? []) io.stderr(`  (${s.outcome}) ${s.origin}: ${s.reason?.code ?? ''} ${s.reason?.message ?? ''}\n`);
+    for (const s of result?.signatures ?? []) io.stderr(describeOutcome(s));
   }
   if (error instanceof SigverifyError && error.kind === 'usage') io.stderr('Run "sigverify help" for usage.\n');
   if (output === 'json') {

@@ -10,7 +10,8 @@ import {
   runQualification,
   writeQualificationReport,
 } from '../index.ts';
-import { type Io, table } from './processor.ts';
+import type { Io } from './io.ts';
+import { table } from './processor.ts';
 
 /**
  * `sigverify qualify`: operational qualification on this machine. Runs the

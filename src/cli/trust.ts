@@ -12,22 +12,18 @@ import {
   tufTrustSource,
 } from '../index.ts';
 import { TRUST_HELP, type TrustCommand, parseTrustCommand } from './trust-args.ts';
+import type { Io } from './io.ts';
 
 /**
  * `sigverify trust init | status | refresh | export`. A thin client of the
  * library: TrustConfig selects the source, the TUF client does the work, and
  * `<cache>/config.json` records the source later `verify` runs use.
  */
-export interface TrustIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
 /** Exit codes, as `verify`'s: 0 done, 1 refused, 2 usage, 3 could not decide (trust metadata unavailable, expired, invalid). */
 const EXIT = { ok: 0, rejected: 1, usage: 2, unavailable: 3 } as const;
 
 /** `argv`: the arguments after `trust`, e.g. `['init', '--mirror', URL, '--root', FILE]`. */
-export async function runTrust(argv: readonly string[], io: TrustIo): Promise<number> {
+export async function runTrust(argv: readonly string[], io: Io): Promise<number> {
   let command: TrustCommand;
   try {
     command = parseTrustCommand(argv);
@@ -59,7 +55,7 @@ export async function runTrust(argv: readonly string[], io: TrustIo): Promise<nu
 
 type Of<C extends TrustCommand['command']> = Extract<TrustCommand, { command: C }>;
 
-async function init(cmd: Of<'init'>, io: TrustIo): Promise<number> {
+async function init(cmd: Of<'init'>, io: Io): Promise<number> {
   const cacheDir = cmd.cacheDir ?? defaultTufCachePath();
   const root = cmd.root === undefined ? {} : { root: cmd.root };
   const config: TufTrustConfig = 'mirror' in cmd.from
@@ -76,7 +72,7 @@ async function init(cmd: Of<'init'>, io: TrustIo): Promise<number> {
   return EXIT.ok;
 }
 
-async function refresh(cmd: Of<'refresh'>, io: TrustIo): Promise<number> {
+async function refresh(cmd: Of<'refresh'>, io: Io): Promise<number> {
   const cacheDir = cmd.cacheDir ?? defaultTufCachePath();
   let { config, source } = await resolveConfiguredTrust({ cacheDir, ...unsafe(cmd) });
   if (cmd.directory !== undefined) {
@@ -92,7 +88,7 @@ async function refresh(cmd: Of<'refresh'>, io: TrustIo): Promise<number> {
   return EXIT.ok;
 }
 
-async function exportRepository(cmd: Of<'export'>, io: TrustIo): Promise<number> {
+async function exportRepository(cmd: Of<'export'>, io: Io): Promise<number> {
   const { config, source } = await resolveConfiguredTrust({ ...(cmd.cacheDir === undefined ? {} : { cacheDir: cmd.cacheDir }), ...unsafe(cmd) });
   if (!isTufConfig(config) || !isTufTrustSource(source)) {
     throw new SigverifyError('USAGE', `trust export needs a TUF source; the configured source is ${config.source}`);
@@ -106,7 +102,7 @@ async function exportRepository(cmd: Of<'export'>, io: TrustIo): Promise<number>
   return EXIT.ok;
 }
 
-async function status(cmd: Of<'status'>, io: TrustIo): Promise<number> {
+async function status(cmd: Of<'status'>, io: Io): Promise<number> {
   const { source } = await resolveConfiguredTrust({ ...(cmd.cacheDir === undefined ? {} : { cacheDir: cmd.cacheDir }), ...unsafe(cmd) });
   const report = await trustStatus(source, { warnWithinDays: cmd.warnWithinDays });
   io.stdout(cmd.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : statusText(report));
@@ -131,7 +127,7 @@ function statusText(report: TrustStatus): string {
   return `${lines.join('\n')}\n`;
 }
 
-function reportWarnings(root: TrustRoot, io: TrustIo): void {
+function reportWarnings(root: TrustRoot, io: Io): void {
   for (const warning of root.warnings ?? []) io.stderr(`WARNING: ${warning}\n`);
 }
 
@@ -139,7 +135,7 @@ function unsafe(cmd: { readonly allowExpiredMetadataUnsafe: boolean }): { allowE
   return cmd.allowExpiredMetadataUnsafe ? { allowExpiredMetadataUnsafe: true } : {};
 }
 
-function reportError(error: unknown, io: TrustIo): number {
+function reportError(error: unknown, io: Io): number {
   const known = error instanceof SigverifyError;
   const message = error instanceof Error ? error.message : String(error);
   io.stderr(`sigverify: [${known ? error.code : 'INTERNAL_ERROR'}] ${message}\n${known && error.kind === 'usage' ? 'Run "sigverify trust help" for usage.\n' : ''}`);

@@ -3,6 +3,7 @@ import { SignatureRejected } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import { type Digest, isDigest } from '../reference/index.ts';
 import { COSIGN_SIGNATURE_TYPE } from './constants.ts';
+import { quote } from '../text/quote.ts';
 
 /**
  * The simple-signing payload of a legacy cosign signature (cosign-formats §1.6,
@@ -36,7 +37,7 @@ export function parseSimpleSigningPayload(bytes: Uint8Array): SimpleSigningPaylo
   // cosign compares the claim string-exactly with `sha256:<hex>` of the image
   // (pkg/cosign/verifiers.go); a digest in any other spelling can never match.
   if (!isDigest(digest)) {
-    throw new SignatureRejected('PAYLOAD_INVALID', `signature payload names an invalid image digest "${digest.slice(0, 80)}"`);
+    throw new SignatureRejected('PAYLOAD_INVALID', `signature payload names an invalid image digest ${quote(digest, 80)}`);
   }
   return {
     dockerReference: parsed.critical.identity?.['docker-reference'],
@@ -54,7 +55,7 @@ export function assertCosignSignatureType(payload: SimpleSigningPayload): void {
   if (payload.type !== COSIGN_SIGNATURE_TYPE) {
     throw new SignatureRejected(
       'PAYLOAD_TYPE_MISMATCH',
-      `signature payload type is "${payload.type.slice(0, 80)}", expected "${COSIGN_SIGNATURE_TYPE}"`,
+      `signature payload type is ${quote(payload.type)}, expected "${COSIGN_SIGNATURE_TYPE}"`,
     );
   }
 }

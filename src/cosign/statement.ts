@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SignatureRejected } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import type { Digest } from '../reference/index.ts';
+import { quote } from '../text/quote.ts';
 
 /**
  * in-toto Statements inside DSSE envelopes (in-toto attestation spec
@@ -33,7 +34,7 @@ export type InTotoStatement = z.output<typeof StatementSchema>;
 
 export function parseStatement(payloadType: string, payload: Uint8Array): InTotoStatement {
   if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    throw new SignatureRejected('PAYLOAD_TYPE_MISMATCH', `DSSE payload type is "${payloadType.slice(0, 100)}", expected ${IN_TOTO_PAYLOAD_TYPE}`);
+    throw new SignatureRejected('PAYLOAD_TYPE_MISMATCH', `DSSE payload type is ${quote(payloadType)}, expected ${IN_TOTO_PAYLOAD_TYPE}`);
   }
   return parseJson(StatementSchema, payload, (reason, cause) =>
     new SignatureRejected('PAYLOAD_INVALID', `DSSE payload is not an in-toto statement: ${reason}`, { cause }),
@@ -49,7 +50,7 @@ export function subjectFor(statement: InTotoStatement, imageDigest: Digest): InT
   const hex = imageDigest.slice('sha256:'.length);
   const subject = statement.subject.find((s) => s.digest['sha256'] === hex);
   if (subject === undefined) {
-    const named = statement.subject.map((s) => (s.digest['sha256'] === undefined ? '(no sha256)' : `sha256:${s.digest['sha256'].slice(0, 80)}`)).join(', ');
+    const named = statement.subject.slice(0, 5).map((s) => (s.digest['sha256'] === undefined ? '(no sha256)' : quote(`sha256:${s.digest['sha256']}`, 80))).join(', ');
     throw new SignatureRejected('PAYLOAD_DIGEST_MISMATCH', `statement subjects ${named} do not include ${imageDigest}`);
   }
   return subject;

@@ -4,6 +4,7 @@ import { type Descriptor, type ImageManifest, MEDIA_TYPE, type Manifest, parseMa
 import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import type { BundleCandidate } from './candidate.ts';
+import { quote } from '../text/quote.ts';
 
 /**
  * Finds the Sigstore bundles attached to an image as OCI 1.1 referrers
@@ -132,7 +133,7 @@ async function listReferrers(store: ContentStore, imageDigest: Digest, limits: L
     if (!isSigverifyError(error, 'MANIFEST_INVALID')) throw error;
     return notIndex(`the tag holds an unreadable manifest (${error.message})`);
   }
-  if (index.kind !== 'index' || index.mediaType !== MEDIA_TYPE.ociIndex) return notIndex(`the tag holds a ${index.mediaType}`);
+  if (index.kind !== 'index' || index.mediaType !== MEDIA_TYPE.ociIndex) return notIndex(`the tag holds a ${quote(index.mediaType)}`);
   return { source: 'fallback-tag', entries: index.manifests };
 }
 
@@ -159,11 +160,11 @@ async function examineReferrer(
     if (!isSigverifyError(error, 'MANIFEST_INVALID')) throw error;
     return skip('NOT_IMAGE_MANIFEST', error.message);
   }
-  if (manifest.kind !== 'manifest') return skip('NOT_IMAGE_MANIFEST', `it is a ${manifest.mediaType}, not an image manifest`);
+  if (manifest.kind !== 'manifest') return skip('NOT_IMAGE_MANIFEST', `it is a ${quote(manifest.mediaType)}, not an image manifest`);
 
   const layer = bundleLayer(manifest);
   if (layer === undefined) {
-    const types = manifest.layers.map((l) => l.mediaType).join(', ');
+    const types = manifest.layers.slice(0, 5).map((l) => quote(l.mediaType, 80)).join(', ');
     return skip('NOT_SIGSTORE_BUNDLE', `${manifest.layers.length} layer(s) [${types}]; a bundle referrer has exactly one ${BUNDLE_MEDIA_TYPE_PREFIX}… layer`);
   }
   // A registry (or whoever wrote the fallback index) may list a referrer of another image.

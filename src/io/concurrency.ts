@@ -11,3 +11,12 @@ export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/**
+ * Lets pending I/O run before a long synchronous step (parsing a large
+ * bundle): concurrent requests' deadlines keep ticking, so a candidate's
+ * parse must not hold the event loop while their responses wait.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { quote } from '../text/quote.ts';
 
 /**
  * The boundary every piece of untrusted JSON crosses: bytes → JSON → zod.
@@ -46,12 +47,18 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** A zod issue path; its keys come from the input, so each one is quoted unless it is a plain name or an index. */
+export function issuePath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.map((k) => (typeof k === 'number' || (typeof k === 'string' && /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(k)) ? String(k) : quote(String(k), 64))).join('.');
+}
+
 export function parseValue<T extends z.ZodType>(schema: T, value: unknown, fail: JsonFailure): z.output<T> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues
       .slice(0, 3)
-      .map((i) => `${i.path.length === 0 ? '(root)' : i.path.join('.')}: ${i.message}`)
+      .map((i) => `${issuePath(i.path)}: ${i.message}`)
       .join('; ');
     throw fail(issues, result.error);
   }

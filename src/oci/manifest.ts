@@ -3,6 +3,7 @@ import { SigverifyError } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 import { type Digest, isDigest } from '../reference/index.ts';
+import { quote } from '../text/quote.ts';
 
 /**
  * OCI image manifests and indexes, and their Docker v2 schema 2 equivalents
@@ -95,7 +96,7 @@ export function parseManifest(bytes: Uint8Array, where: string, limits: Limits =
   if (probe.schemaVersion !== 2) throw fail(`schemaVersion ${probe.schemaVersion} is not supported (only 2)`);
   const isIndex = probe.mediaType !== undefined ? INDEX_TYPES.has(probe.mediaType) : probe.manifests !== undefined;
   if (probe.mediaType !== undefined && !isIndex && !MANIFEST_TYPES.has(probe.mediaType)) {
-    throw fail(`media type ${probe.mediaType} is not an image manifest or index`);
+    throw fail(`media type ${quote(probe.mediaType)} is not an image manifest or index`);
   }
   if (isIndex) {
     const index = parseJson(IndexSchema, bytes, fail);

@@ -2,6 +2,7 @@ import { SignatureRejected } from '../errors.ts';
 import type { CertificateIdentity, GithubWorkflowClaims } from './certificate.ts';
 import { describeMatcher, matches } from './matcher.ts';
 import type { KeylessPolicy } from './policy.ts';
+import { quote } from '../text/quote.ts';
 
 /**
  * Identity policy on a verified certificate (cosign `CheckCertificatePolicy`,
@@ -11,7 +12,7 @@ import type { KeylessPolicy } from './policy.ts';
  */
 export function checkIdentity(policy: KeylessPolicy, identity: CertificateIdentity): void {
   if (!identity.sans.some((san) => matches(policy.identity, san.value))) {
-    const got = identity.sans.map((s) => `${s.kind}:${s.value}`).join(', ') || 'none';
+    const got = identity.sans.slice(0, 5).map((s) => `${s.kind}:${quote(s.value)}`).join(', ') || 'none';
     throw new SignatureRejected('IDENTITY_MISMATCH', `certificate identity ${got} does not match ${describeMatcher(policy.identity)}`);
   }
   if (identity.issuerConflict) {
@@ -20,12 +21,12 @@ export function checkIdentity(policy: KeylessPolicy, identity: CertificateIdenti
   // A certificate without issuer extensions (a BYO PKI) has the empty issuer,
   // which only a regexp such as `.*` can match, as in cosign.
   if (!matches(policy.issuer, identity.issuer ?? '')) {
-    throw new SignatureRejected('ISSUER_MISMATCH', `certificate OIDC issuer "${identity.issuer ?? 'none'}" does not match ${describeMatcher(policy.issuer)}`);
+    throw new SignatureRejected('ISSUER_MISMATCH', `certificate OIDC issuer ${identity.issuer === undefined ? 'none' : quote(identity.issuer)} does not match ${describeMatcher(policy.issuer)}`);
   }
   for (const [claim, expected] of Object.entries(policy.githubWorkflow) as [keyof GithubWorkflowClaims, string][]) {
     const actual = identity.githubWorkflow[claim];
     if (actual !== expected) {
-      throw new SignatureRejected('CLAIM_MISMATCH', `certificate GitHub workflow ${claim} "${actual ?? 'none'}" is not "${expected}"`);
+      throw new SignatureRejected('CLAIM_MISMATCH', `certificate GitHub workflow ${claim} ${actual === undefined ? 'none' : quote(actual)} is not ${quote(expected)}`);
     }
   }
 }
@@ -34,7 +35,7 @@ export function checkIdentity(policy: KeylessPolicy, identity: CertificateIdenti
 export function checkAnnotations(expected: Readonly<Record<string, string>>, signed: Readonly<Record<string, unknown>>): void {
   for (const [key, value] of Object.entries(expected)) {
     if (signed[key] !== value) {
-      throw new SignatureRejected('ANNOTATION_MISMATCH', `signed annotation ${key} is ${JSON.stringify(signed[key] ?? null)}, expected "${value}"`);
+      throw new SignatureRejected('ANNOTATION_MISMATCH', `signed annotation ${quote(key)} is ${quote(signed[key] ?? null)}, expected ${quote(value)}`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { SigverifyError } from '../errors.ts';
+import { oneLine, quote } from '../text/quote.ts';
 
 /**
  * String matchers for identities and issuers. Exact by default; a regular
@@ -43,5 +44,5 @@ export function matches(matcher: Matcher, value: string | undefined): boolean {
 }
 
 export function describeMatcher(matcher: Matcher): string {
-  return matcher.kind === 'exact' ? `"${matcher.value}"` : `/^(?:${matcher.source})$/`;
+  return matcher.kind === 'exact' ? quote(matcher.value) : `/^(?:${oneLine(matcher.source, 200)})$/`;
 }

@@ -30,6 +30,12 @@ export interface PolicyInput {
    * Entries that are present are still verified.
    */
   readonly ignoreTlogUnsafe?: boolean;
+  /**
+   * Accept certificates without a signed certificate timestamp from a CT log
+   * of the trust root (cosign `--insecure-ignore-sct`). Without it, an SCT is
+   * required whenever the trust root lists CT logs.
+   */
+  readonly ignoreSctUnsafe?: boolean;
 }
 
 const PolicyInputSchema = z.strictObject({
@@ -45,6 +51,7 @@ const PolicyInputSchema = z.strictObject({
   publicKey: z.string().min(1).optional(),
   annotations: z.record(z.string().min(1), z.string()).optional(),
   ignoreTlogUnsafe: z.boolean().optional(),
+  ignoreSctUnsafe: z.boolean().optional(),
 });
 
 export interface KeylessPolicy {
@@ -54,6 +61,8 @@ export interface KeylessPolicy {
   readonly githubWorkflow: GithubWorkflowClaims;
   readonly annotations: Readonly<Record<string, string>>;
   readonly requireTlog: boolean;
+  /** An SCT from a CT log of the trust root, when it lists any (false only with `ignoreSctUnsafe`). */
+  readonly requireSct: boolean;
 }
 
 export interface KeyPolicy {
@@ -114,6 +123,7 @@ export function compilePolicy(input: PolicyInput): Policy {
     },
     annotations,
     requireTlog,
+    requireSct: p.ignoreSctUnsafe !== true,
   };
 }
 
@@ -123,6 +133,11 @@ export function compilePolicy(input: PolicyInput): Policy {
  * passes a hash algorithm, pitfall 13).
  */
 export function parsePublicKey(pem: string): KeyObject {
+  // node derives a public key from a private one without a word: refuse it, so
+  // signing keys (cosign.key, any PKCS#8 or SEC1 key) do not end up on processors.
+  if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {
+    throw new SigverifyError('KEY_INVALID', 'this is a private key; pass the public key (cosign public-key --key cosign.key prints it)');
+  }
   let key: KeyObject;
   try {
     key = createPublicKey({ key: pem, format: 'pem' });

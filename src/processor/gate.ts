@@ -5,7 +5,7 @@ import { SigverifyError, isSigverifyError } from '../errors.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { type Digest, parseReference, pinnedReference, repositoryName } from '../reference/index.ts';
 import { type CredentialSource, dockerConfigCredentials } from '../registry/index.ts';
-import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot } from '../trust-root/index.ts';
+import { TEST_TRUST_ROOT_WARNING, type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot, isTestTrustRoot } from '../trust-root/index.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
 import { ImageVerifier, type VerificationResult, type VerifyOptions } from '../verify/index.ts';
 import { VERSION } from '../version.ts';
@@ -29,6 +29,12 @@ export interface GateOptions {
   readonly trustRefreshMs?: number;
   /** Relative paths in module policies are taken from here; default the working directory. */
   readonly baseDirectory?: string;
+  /**
+   * Accept sigverify's own test trust roots (fixtures/trust), whose private
+   * keys are published: for tests and the shipped qualification only. Without
+   * it the gate refuses them (TRUST_ROOT_FOR_TESTS).
+   */
+  readonly allowTestTrustRootUnsafe?: boolean;
   readonly limits?: Partial<Limits>;
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
@@ -184,10 +190,15 @@ export class ModuleGate {
   #loadVerifiers(compiled: CompiledModule, source: TrustSource | undefined, policyDigest: Digest, now: number): Promise<Verifiers> {
     const loading = (async (): Promise<Verifiers> => {
       const root = source === undefined ? emptyTrustRoot() : await source.load();
+      if (isTestTrustRoot(root) && this.#options.allowTestTrustRootUnsafe !== true) {
+        throw new SigverifyError('TRUST_ROOT_FOR_TESTS', `module ${compiled.name ?? compiled.reference}: ${TEST_TRUST_ROOT_WARNING} (${root.source}); configure the site's trust root`, {
+          details: { reference: compiled.reference, trustRootDigest: root.digest },
+        });
+      }
       const options: VerifyOptions = {
         ...this.#storeOptions(),
         // The root is loaded once here and shared by every verifier of this policy.
-        trust: { description: source?.description ?? 'none', load: () => Promise.resolve(root) },
+        trust: { description: source?.description ?? 'none', key: source?.key ?? 'none', load: () => Promise.resolve(root) },
         ...(compiled.platform === undefined ? {} : { platform: compiled.platform }),
       };
       const policy = compiled.policy as NonNullable<CompiledModule['policy']>;

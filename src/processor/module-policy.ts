@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { canonicalDigest } from '../audit/canonical-json.ts';
 import { predicateTypeOf } from '../cosign/predicate-types.ts';
 import { SigverifyError } from '../errors.ts';
-import { readFileCapped } from '../io/read-capped.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { parsePlatform } from '../oci/index.ts';
 import { type Matcher, type Policy, type PolicyInput, compilePolicy, regexpMatcher } from '../policy/index.ts';
 import { type Digest, parseReference, sha256Digest } from '../reference/index.ts';
 import type { TrustSource } from '../trust-root/index.ts';
-import { type ModuleTrust, ModuleTrustSchema, trustSourceOf } from './trust.ts';
+import { type ModuleTrust, ModuleTrustSchema, snakeCase, trustPaths, trustSourceOf } from './trust.ts';
+import { checkBaseDirectory, readOwnedFile } from '../io/local-files.ts';
 
 /**
  * A processor's module configuration, snake_case as processors write it, with
@@ -49,6 +49,8 @@ export const ModulePolicySchema = z
     signature_annotations: z.record(text, z.string()).optional(),
     /** Accept signatures without a transparency-log entry (cosign `--insecure-ignore-tlog`). */
     signature_ignore_tlog_unsafe: z.boolean().optional(),
+    /** Accept certificates without an SCT from a CT log of the trust root (cosign `--insecure-ignore-sct`). */
+    signature_ignore_sct_unsafe: z.boolean().optional(),
     /** Predicate types (URIs, or cosign's aliases such as `slsaprovenance1`) that must each carry a verified attestation. */
     required_attestations: z.array(text).optional(),
     /** `os/arch[/variant]`: of a multi-arch image, run this child. */
@@ -63,7 +65,18 @@ export type ModulePolicy = z.output<typeof ModulePolicySchema>;
 export type ModulePolicyInput = z.input<typeof ModulePolicySchema>;
 
 const KNOWN_MEMBERS: ReadonlySet<string> = new Set(Object.keys(ModulePolicySchema.shape));
-const RESERVED_PREFIXES = ['signature_', 'required_'];
+const RESERVED_PREFIXES = ['signature_', 'required_', 'require_'];
+
+/**
+ * The member of ours a name resembles: equal after case folding, `-` → `_`
+ * and camelCase → snake_case, equal to a `signature_…` member without its
+ * prefix (`annotations`), or spelt as cosign's flag (`certificate_github_workflow_ref`).
+ */
+function lookalikeOf(name: string): string | undefined {
+  const normal = snakeCase(name);
+  // cosign's flag names (`--certificate-github-workflow-ref`) are `signature_github_workflow_ref` here.
+  return [normal, `signature_${normal}`, normal.replace(/^certificate_github_/, 'signature_github_')].find((candidate) => KNOWN_MEMBERS.has(candidate));
+}
 const IDENTITY_MEMBERS = ['signature_certificate_identity', 'signature_certificate_identity_regexp'] as const;
 const ISSUER_MEMBERS = ['signature_certificate_oidc_issuer', 'signature_certificate_oidc_issuer_regexp'] as const;
 const CLAIM_MEMBERS = [
@@ -84,8 +97,12 @@ function checkConsistency(m: ModulePolicy, ctx: Refinement): void {
   };
   const given = (members: readonly string[]): string[] => members.filter((k) => m[k] !== undefined);
 
+  // A near miss of one of our members would be dropped as the processor's own: refuse it instead.
   for (const key of Object.keys(m)) {
-    if (!KNOWN_MEMBERS.has(key) && RESERVED_PREFIXES.some((p) => key.startsWith(p))) {
+    if (KNOWN_MEMBERS.has(key)) continue;
+    const resembles = lookalikeOf(key);
+    if (resembles !== undefined) issue([key], `not a sigverify member; did you mean ${resembles}?`);
+    else if (RESERVED_PREFIXES.some((p) => snakeCase(key).startsWith(p))) {
       issue([key], `unknown member in sigverify's namespace (${RESERVED_PREFIXES.join(', ')}); check its spelling`);
     }
   }
@@ -199,7 +216,8 @@ export class CompiledModule {
    * Equivalent policies (a key inline or in a file, aliases or URIs) share it.
    */
   policyDigest(trust: TrustSource | undefined): Digest {
-    return canonicalDigest({ ...this.#description, ...(trust === undefined ? {} : { trust: trust.description }) });
+    // The source's key, not its description: two sources that differ only in an opt-out or a cache are different trust.
+    return canonicalDigest({ ...this.#description, ...(trust === undefined ? {} : { trust: trust.key }) });
   }
 }
 
@@ -214,6 +232,7 @@ function describePolicy(policy: Policy, publicKeySha256: Digest | undefined): Re
     githubWorkflow: policy.githubWorkflow,
     annotations: policy.annotations,
     requireTlog: policy.requireTlog,
+    requireSct: policy.requireSct,
   };
 }
 
@@ -239,6 +258,9 @@ export function parseModulePolicy(input: unknown, options: Pick<ModuleLoadOption
 export async function compileModulePolicy(input: unknown, options: ModuleLoadOptions = {}): Promise<CompiledModule> {
   const config = parseModulePolicy(input, options);
   const base = options.baseDirectory ?? process.cwd();
+  // A relative path resolved against a directory anyone can write (/tmp) names whatever another user put there.
+  const paths = [config.signature_public_key_file, ...(config.trust === undefined ? [] : trustPaths(config.trust))];
+  if (paths.some((p) => p !== undefined && !isAbsolute(p))) await checkBaseDirectory(base, 'policy base directory');
   const name = config.module_name ?? options.name;
   const at = (member: string): string => formatPath([...(options.path ?? []), member]);
   const keyPem = config.signature_public_key_file === undefined
@@ -282,6 +304,7 @@ function policyInputOf(m: ModulePolicy, publicKey: string | undefined): PolicyIn
     ['publicKey', publicKey],
     ['annotations', m.signature_annotations],
     ['ignoreTlogUnsafe', m.signature_ignore_tlog_unsafe === true ? true : undefined],
+    ['ignoreSctUnsafe', m.signature_ignore_sct_unsafe === true ? true : undefined],
   ];
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
 }
@@ -306,35 +329,51 @@ function absolute(base: string, path: string): string {
 async function readKeyFile(path: string, member: string, limits: Limits): Promise<string> {
   let bytes;
   try {
-    bytes = await readFileCapped(path, limits.maxConfigFileBytes);
+    bytes = await readOwnedFile(path, limits.maxConfigFileBytes, 'public key');
   } catch (cause) {
+    if (cause instanceof SigverifyError) throw cause;
     throw new SigverifyError('KEY_INVALID', `${member}: cannot read public key ${path}: ${(cause as Error).message}`, { cause, details: { path: member } });
   }
   if (bytes === undefined) throw new SigverifyError('KEY_INVALID', `${member}: public key ${path} is larger than ${limits.maxConfigFileBytes} bytes`, { details: { path: member } });
   return bytes.toString('utf8');
 }
 
+/** A policy given as bytes (on stdin, say): it has no directory, so the caller names the one its relative paths start from. */
+export interface PolicyBytes {
+  readonly bytes: Uint8Array;
+  readonly baseDirectory: string;
+}
+
 /**
- * Reads a module policy or processor configuration file (JSON, capped at
- * `maxConfigFileBytes`); relative paths in it are relative to its directory.
- * Unreadable: USAGE; not JSON: POLICY_INVALID.
+ * Reads a module policy or processor configuration (JSON, capped at
+ * `maxConfigFileBytes`) from a file, whose relative paths are then relative
+ * to its directory, or from bytes with their base directory. Unreadable:
+ * USAGE; not JSON: POLICY_INVALID; a file another user could have written:
+ * LOCAL_FILE_UNSAFE.
  */
-export async function readPolicyFile(path: string, limits?: Partial<Limits>): Promise<{ value: unknown; baseDirectory: string }> {
+export async function readPolicyFile(input: string | PolicyBytes, limits?: Partial<Limits>): Promise<{ value: unknown; baseDirectory: string }> {
   const max = resolveLimits(limits).maxConfigFileBytes;
+  if (typeof input !== 'string') {
+    if (input.bytes.length > max) throw new SigverifyError('USAGE', `the policy is larger than ${max} bytes`);
+    return { value: parsePolicyJson(input.bytes, 'the policy'), baseDirectory: resolve(input.baseDirectory) };
+  }
   let bytes;
   try {
-    bytes = await readFileCapped(path, max);
+    bytes = await readOwnedFile(input, max, 'policy file');
   } catch (cause) {
-    throw new SigverifyError('USAGE', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+    if (cause instanceof SigverifyError) throw cause;
+    throw new SigverifyError('USAGE', `cannot read ${input}: ${(cause as Error).message}`, { cause });
   }
-  if (bytes === undefined) throw new SigverifyError('USAGE', `${path} is larger than ${max} bytes`);
-  let value: unknown;
+  if (bytes === undefined) throw new SigverifyError('USAGE', `${input} is larger than ${max} bytes`);
+  return { value: parsePolicyJson(bytes, input), baseDirectory: dirname(resolve(input)) };
+}
+
+function parsePolicyJson(bytes: Uint8Array, where: string): unknown {
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (cause) {
-    throw new SigverifyError('POLICY_INVALID', `${path} is not valid UTF-8 JSON`, { cause });
+    throw new SigverifyError('POLICY_INVALID', `${where} is not valid UTF-8 JSON`, { cause });
   }
-  return { value, baseDirectory: dirname(resolve(path)) };
 }
 
 /**
@@ -355,7 +394,7 @@ export function parseProcessorConfig(input: unknown): ProcessorConfig {
 }
 
 /** Reads a processor configuration file; its modules' relative paths are relative to the file (`baseDirectory`). */
-export async function loadProcessorConfigFile(path: string, limits?: Partial<Limits>): Promise<{ config: ProcessorConfig; baseDirectory: string }> {
+export async function loadProcessorConfigFile(path: string | PolicyBytes, limits?: Partial<Limits>): Promise<{ config: ProcessorConfig; baseDirectory: string }> {
   const { value, baseDirectory } = await readPolicyFile(path, limits);
   return { config: parseProcessorConfig(value), baseDirectory };
 }

@@ -8,6 +8,7 @@ import { defaultSleep, type HttpContext, type HttpRequest, type HttpResponse, is
 import { nextLink } from './link.ts';
 import { MANIFEST_ACCEPT, MEDIA_TYPES, mediaTypeOf } from './media-types.ts';
 import type { ContentStore, FetchedManifest, ReferrersListing } from './types.ts';
+import { quote } from '../text/quote.ts';
 
 export interface RegistryClientOptions {
   /** host[:port], normalised as by the reference parser: `index.docker.io`, `ghcr.io`, `127.0.0.1:5000`. */
@@ -232,7 +233,7 @@ export class RegistryClient implements ContentStore {
     const where = `${name} referrers listing`;
     const index = parseManifest(page.body, where, this.#http.limits);
     if (index.kind !== 'index' || index.mediaType !== MEDIA_TYPES.ociIndex) {
-      throw new SigverifyError('MANIFEST_INVALID', `${where}: the registry served a ${index.mediaType}, not an OCI image index`, {
+      throw new SigverifyError('MANIFEST_INVALID', `${where}: the registry served a ${quote(index.mediaType)}, not an OCI image index`, {
         details: { reference: name, url: redactUrl(page.url) },
       });
     }

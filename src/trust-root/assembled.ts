@@ -1,11 +1,12 @@
 import { X509Certificate, createHash, createPublicKey } from 'node:crypto';
+import { resolve } from 'node:path';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { pemBlocks } from '../bundle/pem.ts';
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
-import { readCapped } from '../io/read-capped.ts';
-import type { TrustSource } from './sources.ts';
+import { type TrustSource, sourceKey } from './sources.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
+import { readOwnedCapped } from '../io/local-files.ts';
 
 /**
  * Trust assembled from individual files instead of a trusted_root.json, for
@@ -59,7 +60,7 @@ function certificates(pem: string, path: string): X509Certificate[] {
 
 async function readPem(path: string): Promise<string> {
   try {
-    return (await readCapped(path, DEFAULT_LIMITS.maxTrustFileBytes)).toString('utf8');
+    return (await readOwnedCapped(path, DEFAULT_LIMITS.maxTrustFileBytes, 'trust file')).toString('utf8');
   } catch (cause) {
     if (cause instanceof SigverifyError) throw cause;
     throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot read ${path}: ${(cause as Error).message}`, { cause });
@@ -165,6 +166,7 @@ export function assembledTrust(files: AssembledTrustFiles): TrustSource {
   const description = `trust assembled from ${parts.join(', ') || 'nothing'}`;
   return {
     description,
+    key: sourceKey({ source: 'assembled', files }),
     async load(): Promise<TrustRoot> {
       const json = {
         mediaType: MEDIA_TYPE,
@@ -187,6 +189,7 @@ export function certificateAuthorityTrust(files: CertificateAuthorityFiles): Tru
   const description = `CA roots ${files.rootsPath}${files.intermediatesPath === undefined ? '' : ` + intermediates ${files.intermediatesPath}`}`;
   return {
     description: files.base === undefined ? description : `${description} with ${files.base.description}`,
+    key: sourceKey({ source: 'ca-roots', rootsPath: resolve(files.rootsPath), intermediatesPath: files.intermediatesPath === undefined ? undefined : resolve(files.intermediatesPath), base: files.base?.key }),
     async load(): Promise<TrustRoot> {
       const roots = certificates(await readPem(files.rootsPath), files.rootsPath);
       for (const root of roots) {

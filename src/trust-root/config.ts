@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { SigverifyError } from '../errors.ts';
-import { readFileCapped } from '../io/read-capped.ts';
+import { checkPrivateDirectory, ensurePrivateDirectory, readOwnedFileIfPresent } from '../io/local-files.ts';
 import { parseJson, parseValue } from '../json/parse.ts';
 import type { Limits } from '../limits.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { assembledTrust } from './assembled.ts';
-import { PUBLIC_GOOD_MIRROR, PUBLIC_GOOD_ROOT, type TrustSource, type TufOptions, defaultTufCachePath, trustedRootFile } from './sources.ts';
+import { PUBLIC_GOOD_MIRROR, PUBLIC_GOOD_ROOT, type TrustSource, type TufOptions, defaultTufCachePath, sourceKey, trustedRootFile } from './sources.ts';
 import type { TrustRoot } from './trusted-root.ts';
 import { writeAtomic } from './tuf/cache.ts';
 import { type TufTrustSource, tufSource } from './tuf/source.ts';
@@ -169,8 +168,9 @@ export async function recordTrustConfig(cacheDir: string, config: TrustConfig): 
     }
   }
   try {
-    await mkdir(cacheDir, { recursive: true });
+    await ensurePrivateDirectory(cacheDir, 'TUF cache directory');
   } catch (cause) {
+    if (cause instanceof SigverifyError) throw cause;
     throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot create ${cacheDir}: ${(cause as Error).message}`, { cause });
   }
   await writeAtomic(join(cacheDir, CONFIG_FILE), Buffer.from(`${JSON.stringify({ mediaType: TRUST_CONFIG_MEDIA_TYPE, trust: recorded }, null, 2)}\n`));
@@ -183,9 +183,13 @@ export async function readTrustConfig(cacheDir: string, limits: Limits = DEFAULT
   const maxBytes = limits.maxConfigFileBytes;
   let bytes: Buffer | undefined;
   try {
-    bytes = await readFileCapped(path, maxBytes);
+    // The recorded source decides the whole trust root: only a private cache is believed.
+    if (!(await checkPrivateDirectory(cacheDir, 'TUF cache directory'))) return undefined;
+    const read = await readOwnedFileIfPresent(path, maxBytes, 'recorded trust configuration');
+    if (read === undefined) return undefined;
+    bytes = read.bytes;
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (cause instanceof SigverifyError) throw cause;
     throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot read ${path}: ${(cause as Error).message}`, { cause });
   }
   if (bytes === undefined) throw new SigverifyError('TRUST_CONFIG_INVALID', `${path} is larger than ${maxBytes} bytes`);
@@ -221,6 +225,7 @@ export function configuredTrustSource(options: ConfiguredTrustOptions = {}): Tru
   const cacheDir = options.cacheDir ?? defaultTufCachePath();
   return {
     description: `the trust source configured in ${cacheDir} (default: public-good TUF)`,
+    key: sourceKey({ source: 'configured', cacheDir: resolve(cacheDir), allowExpiredMetadataUnsafe: options.allowExpiredMetadataUnsafe === true }),
     async load(): Promise<TrustRoot> {
       return (await resolveConfiguredTrust({ ...options, cacheDir })).source.load();
     },

@@ -31,3 +31,4 @@ export { type ExpiredMetadata, type TrustRoot, type TufRole, emptyTrustRoot, par
 export { type CachedMetadata, type ExportedRepository, type TufSourceOptions, type TufTrustSource, isTufTrustSource, tufSource } from './tuf/source.ts';
 export type { TufRepositoryLocation } from './tuf/source.ts';
 export type { RoleState } from './tuf/metadata.ts';
+export { TEST_TRUST_ROOT_WARNING, isTestTrustRoot } from './test-roots.ts';

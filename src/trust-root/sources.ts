@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SigverifyError } from '../errors.ts';
-import { readCapped } from '../io/read-capped.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { shippedPath } from '../shipped.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
+import { readOwnedCapped } from '../io/local-files.ts';
 
 /**
  * Trust sources behind one interface. Each yields a validated TrustRoot: a
@@ -16,6 +17,12 @@ import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
 export interface TrustSource {
   /** For messages and results: "trusted_root.json file /etc/…", "TUF https://…". */
   readonly description: string;
+  /**
+   * Everything that decides the root `load` returns (the whole configuration,
+   * opt-outs included), as canonical text: what a cache of loaded roots or of
+   * verifiers keys on. Two sources with equal keys load the same root.
+   */
+  readonly key: string;
   load(): Promise<TrustRoot>;
 }
 
@@ -24,10 +31,11 @@ export function trustedRootFile(path: string, maxBytes = DEFAULT_LIMITS.maxTrust
   const description = `trusted_root.json file ${path}`;
   return {
     description,
+    key: sourceKey({ source: 'trusted-root', path: resolve(path), maxBytes }),
     async load() {
       let bytes: Buffer;
       try {
-        bytes = await readCapped(path, maxBytes);
+        bytes = await readOwnedCapped(path, maxBytes, 'trusted_root.json');
       } catch (cause) {
         if (cause instanceof SigverifyError) throw cause;
         throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot read ${description}: ${(cause as Error).message}`, { cause });
@@ -35,6 +43,14 @@ export function trustedRootFile(path: string, maxBytes = DEFAULT_LIMITS.maxTrust
       return parseTrustedRoot(bytes, description);
     },
   };
+}
+
+/** A source key: the configuration as JSON with sorted members (see {@link TrustSource.key}). */
+export function sourceKey(config: Readonly<Record<string, unknown>>): string {
+  return JSON.stringify(config, (_, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : value instanceof Uint8Array ? createHash('sha256').update(value).digest('hex') : value);
 }
 
 export const PUBLIC_GOOD_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';

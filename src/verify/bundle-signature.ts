@@ -5,6 +5,7 @@ import { isBundleV03OrLater, parseBundle } from '../bundle/sigstore-bundle.ts';
 import { type InTotoStatement, parseStatement, subjectFor } from '../cosign/index.ts';
 import type { BundleCandidate } from '../discovery/index.ts';
 import { SignatureRejected, SigverifyError } from '../errors.ts';
+import { yieldToEventLoop } from '../io/concurrency.ts';
 import { outcomeOfError } from './outcome.ts';
 import type { Limits } from '../limits.ts';
 import { type Policy, checkAnnotations } from '../policy/index.ts';
@@ -13,6 +14,7 @@ import type { ContentStore } from '../registry/types.ts';
 import type { TrustRoot } from '../trust-root/index.ts';
 import type { SignatureOutcome } from './result.ts';
 import { verifyBundleContent } from './bundle-core.ts';
+import { quote } from '../text/quote.ts';
 
 /** What a verified statement must be to count: a cosign signature, or an attestation of one predicate type. */
 export type Purpose = { readonly kind: 'signature'; readonly predicateType: string } | { readonly kind: 'attestation'; readonly predicateType: string };
@@ -21,7 +23,7 @@ export interface BundleContext {
   readonly store: ContentStore;
   readonly imageDigest: Digest;
   /** The image manifest bytes (hash-checked): the artifact of a message-signature bundle. */
-  readonly imageManifest: Uint8Array | undefined;
+  readonly imageManifest: () => Promise<Uint8Array | undefined>;
   readonly policy: Policy;
   readonly purpose: Purpose;
   readonly verifier: Verifier;
@@ -63,16 +65,22 @@ async function checkBundle(candidate: BundleCandidate, ctx: BundleContext): Prom
     }
     throw error;
   }
+  await yieldToEventLoop();
   const { bundle, json } = parseBundle(bytes);
   // cosign reads only v0.3+ bundles from referrers (pkg/oci/remote/signatures.go).
   if (!isBundleV03OrLater(bundle.mediaType)) {
-    throw new SignatureRejected('BUNDLE_UNSUPPORTED', `bundle media type ${bundle.mediaType} is older than v0.3`);
+    throw new SignatureRejected('BUNDLE_UNSUPPORTED', `bundle media type ${quote(bundle.mediaType)} is older than v0.3`);
   }
 
   // Bind to this image before any cryptography: what does the bundle say it signed?
   const bound = bindToImage(bundle, ctx);
+  // A message signature signs the manifest bytes themselves.
+  const artifactBytes = bound.needsManifest ? await ctx.imageManifest() : undefined;
+  if (bound.needsManifest && artifactBytes === undefined) {
+    throw new SignatureRejected('PAYLOAD_INVALID', `the image manifest ${ctx.imageDigest} is not available to check a message signature`);
+  }
 
-  const artifact = bound.artifact === undefined ? { kind: 'envelope' as const } : { kind: 'bytes' as const, bytes: bound.artifact };
+  const artifact = artifactBytes === undefined ? { kind: 'envelope' as const } : { kind: 'bytes' as const, bytes: Buffer.from(artifactBytes) };
   const verified = verifyBundleContent(bundle, json, artifact, ctx.policy, ctx.verifier, ctx.trust.trustedRoot);
   checkAnnotations(ctx.policy.annotations, bound.annotations);
   return {
@@ -83,7 +91,8 @@ async function checkBundle(candidate: BundleCandidate, ctx: BundleContext): Prom
 }
 
 interface Bound {
-  readonly artifact: Buffer | undefined;
+  /** A message signature over the image manifest: its bytes are the artifact. */
+  readonly needsManifest: boolean;
   readonly annotations: Readonly<Record<string, unknown>>;
   readonly statement?: InTotoStatement;
 }
@@ -96,11 +105,11 @@ function bindToImage(bundle: Bundle, ctx: BundleContext): Bound {
     if (statement.predicateType !== ctx.purpose.predicateType) {
       throw new SignatureRejected(
         'PREDICATE_TYPE_MISMATCH',
-        `statement predicate type is ${statement.predicateType.slice(0, 200)}, ${ctx.purpose.kind === 'signature' ? 'not a cosign signature' : 'not the one asked for'} (${ctx.purpose.predicateType})`,
+        `statement predicate type is ${quote(statement.predicateType)}, ${ctx.purpose.kind === 'signature' ? 'not a cosign signature' : 'not the one asked for'} (${quote(ctx.purpose.predicateType)})`,
       );
     }
     // The DSSE signature covers the statement itself; no artifact is needed.
-    return { artifact: undefined, annotations: subject.annotations ?? {}, statement };
+    return { needsManifest: false, annotations: subject.annotations ?? {}, statement };
   }
   // A message signature over the image manifest: its digest must be this image's.
   const { messageDigest } = content.messageSignature;
@@ -110,8 +119,5 @@ function bindToImage(bundle: Bundle, ctx: BundleContext): Bound {
   if (ctx.purpose.kind === 'attestation') {
     throw new SignatureRejected('PREDICATE_TYPE_MISMATCH', 'a message signature is not an attestation');
   }
-  if (ctx.imageManifest === undefined) {
-    throw new SignatureRejected('PAYLOAD_INVALID', 'the image manifest bytes are not available to check a message signature');
-  }
-  return { artifact: Buffer.from(ctx.imageManifest), annotations: {} };
+  return { needsManifest: true, annotations: {} };
 }

@@ -13,6 +13,7 @@ import {
 } from '../cosign/index.ts';
 import type { LegacyCandidate } from '../discovery/index.ts';
 import { SignatureRejected, SigverifyError } from '../errors.ts';
+import { yieldToEventLoop } from '../io/concurrency.ts';
 import { outcomeOfError } from './outcome.ts';
 import { parseJson } from '../json/parse.ts';
 import type { Limits } from '../limits.ts';
@@ -21,10 +22,11 @@ import { type Digest, digestHex } from '../reference/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import type { TrustRoot } from '../trust-root/index.ts';
 import type { Purpose } from './bundle-signature.ts';
-import { verifyChainAt, verifyPayloadSignature } from './chain.ts';
+import { verifyChainAt, verifyEmbeddedSct, verifyPayloadSignature } from './chain.ts';
 import { type SignatureOutcome, tlogSummary } from './result.ts';
 import { type SigningMaterial, checkMaterialMatchesPolicy, checkSigner, checkTlogSigner } from './signer.ts';
 import { runSigstore } from './sigstore.ts';
+import { quote } from '../text/quote.ts';
 
 export interface LegacyContext {
   readonly store: ContentStore;
@@ -52,7 +54,7 @@ export async function verifyLegacySignature(candidate: LegacyCandidate, ctx: Leg
   // does the same); anything else is reported and skipped (cosign-formats §1.3).
   const expected = ctx.purpose.kind === 'signature' ? SIMPLE_SIGNING_MEDIA_TYPE : DSSE_ENVELOPE_MEDIA_TYPE;
   if (candidate.layer.mediaType !== expected) {
-    return { ...base, outcome: 'skipped', reason: { code: 'LAYER_MEDIA_TYPE', message: `layer media type ${candidate.layer.mediaType.slice(0, 100)} is not ${expected}` } };
+    return { ...base, outcome: 'skipped', reason: { code: 'LAYER_MEDIA_TYPE', message: `layer media type ${quote(candidate.layer.mediaType)} is not ${expected}` } };
   }
   try {
     const verified = ctx.purpose.kind === 'signature' ? await checkSignatureLayer(candidate, ctx) : await checkAttestationLayer(candidate, ctx);
@@ -92,7 +94,7 @@ async function checkAttestationLayer(candidate: LegacyCandidate, ctx: LegacyCont
   const statement = parseStatement(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
   const subject = subjectFor(statement, ctx.imageDigest);
   if (statement.predicateType !== ctx.purpose.predicateType) {
-    throw new SignatureRejected('PREDICATE_TYPE_MISMATCH', `statement predicate type is ${statement.predicateType.slice(0, 200)}, not ${ctx.purpose.predicateType}`);
+    throw new SignatureRejected('PREDICATE_TYPE_MISMATCH', `statement predicate type is ${quote(statement.predicateType)}, not ${quote(ctx.purpose.predicateType)}`);
   }
   const signature = (envelope.signatures[0] as { sig: string }).sig;
   const content = { kind: 'dsse', payload: envelope.payload, payloadType: envelope.payloadType, signature } as const;
@@ -131,7 +133,9 @@ function verifyConverted(
       throw new SignatureRejected('NO_TRUSTED_TIME', 'attestation has neither a transparency-log entry nor a timestamp');
     }
     const leaf = material.certificateDer as Buffer;
-    verifyChainAt(leaf, ctx.trust.trustedRoot, new Date());
+    const issuer = verifyChainAt(leaf, ctx.trust.trustedRoot, new Date());
+    // cosign requires an SCT here too (unless --insecure-ignore-sct); the trust root says whether CT is part of trust.
+    if (ctx.policy.requireSct && ctx.trust.trustedRoot.ctlogs.length > 0) verifyEmbeddedSct(leaf, issuer, ctx.trust.trustedRoot);
     verifyPayloadSignature(leaf, artifact, content.signature);
   } else {
     runSigstore(ctx.verifier, converted.bundle, artifact);
@@ -143,7 +147,9 @@ async function fetchLayer(candidate: LegacyCandidate, ctx: LegacyContext, maxByt
   const { digest, size } = candidate.layer;
   if (size > maxBytes) throw new SignatureRejected('LAYER_TOO_LARGE', `signature layer declares ${size} bytes (limit ${maxBytes})`);
   try {
-    return Buffer.from(await ctx.store.getBlob(digest, size, maxBytes));
+    const bytes = Buffer.from(await ctx.store.getBlob(digest, size, maxBytes));
+    await yieldToEventLoop();
+    return bytes;
   } catch (error) {
     if (error instanceof SigverifyError && error.code === 'DIGEST_MISMATCH') {
       throw new SignatureRejected('LAYER_DIGEST_MISMATCH', `signature layer does not match its digest ${digest}`, { cause: error });

@@ -1,4 +1,5 @@
 import { SignatureRejected, SigverifyError } from '../errors.ts';
+import { oneLine } from '../text/quote.ts';
 import type { SignatureOutcome } from './result.ts';
 
 /** A refusal as a result entry: not-a-signature is skipped; registry trouble leaves it undecided. */
@@ -11,6 +12,9 @@ export function outcomeOfError(error: unknown): Pick<SignatureOutcome, 'outcome'
   if (error instanceof SigverifyError) {
     return { outcome: error.kind === 'unavailable' ? 'unavailable' : 'failed', reason: { code: error.code, message: error.message } };
   }
-  throw error;
+  // Anything else (node:crypto on a malformed certificate, a bug) ends this
+  // signature only: it is not verified, and the image's other signatures still count.
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { outcome: 'failed', reason: { code: 'UNEXPECTED_ERROR', message: oneLine(`checking this signature failed unexpectedly: ${message}`, 500) } };
 }
 

@@ -62,8 +62,12 @@ export interface VerificationResult {
    * `image`: a single-platform image of that platform).
    */
   readonly platform?: { readonly os: string; readonly architecture: string; readonly variant?: string; readonly digest: Digest; readonly signed: 'index' | 'child' | 'image' };
-  /** `manifest` or `index` (a multi-arch image is verified at its index digest, as cosign signs it). */
-  readonly imageKind: 'manifest' | 'index';
+  /**
+   * `manifest` or `index` (a multi-arch image is verified at its index digest,
+   * as cosign signs it); absent when a digest reference was verified without
+   * fetching the image manifest (cosign does not fetch it either).
+   */
+  readonly imageKind?: 'manifest' | 'index';
   /** What counted: cosign signatures, or attestations of one predicate type. */
   readonly purpose: { readonly kind: 'signature' | 'attestation'; readonly predicateType: string };
   readonly policy: PolicySummary;
@@ -73,6 +77,8 @@ export interface VerificationResult {
     readonly digest: Digest | undefined;
     /** Expired TUF metadata accepted under `allowExpiredMetadataUnsafe`: a deviation the record must show. */
     readonly expiredMetadataAccepted?: readonly { readonly role: string; readonly version: number; readonly expires: string }[];
+    /** True when the root is sigverify's own test Sigstore, whose private keys are published (fixtures/trust). */
+    readonly testRoot?: true;
   };
   readonly signatures: readonly SignatureOutcome[];
   /** Distinct verified signatures (log entries counted once). */
@@ -102,6 +108,8 @@ export interface PolicySummary {
   readonly githubWorkflow?: GithubWorkflowClaims;
   readonly annotations: Readonly<Record<string, string>>;
   readonly requireTlog: boolean;
+  /** Keyless only: false when `ignoreSctUnsafe` let certificates without an SCT pass. */
+  readonly requireSct?: boolean;
 }
 
 /** The log entry as the result reports it (time from the SET-verified integrated time). */

@@ -3,6 +3,7 @@ import type { TlogVerifier } from '../bundle/tlog-body.ts';
 import { type Policy, certificateIdentity, checkIdentity, parseCertificate } from '../policy/index.ts';
 import { checkCodeSigningEku } from './chain.ts';
 import type { SignatureOutcome } from './result.ts';
+import { quote } from '../text/quote.ts';
 
 /**
  * Checks shared by every signature format once its material is known: the
@@ -48,7 +49,7 @@ export function checkTlogSigner(entry: TlogVerifier, material: SigningMaterial, 
     ? entry.certificateDer !== undefined && material.certificateDer !== undefined && entry.certificateDer.equals(material.certificateDer)
     : (entry.publicKeyDer ?? (entry.certificateDer === undefined ? undefined : spkiOfCertificate(entry.certificateDer)))?.equals(policy.publicKeyDer) === true;
   if (!matches) {
-    throw new SignatureRejected('TLOG_KEY_MISMATCH', `the ${entry.kind} ${entry.apiVersion} log entry was made with a different key or certificate than this signature`);
+    throw new SignatureRejected('TLOG_KEY_MISMATCH', `the ${quote(entry.kind, 64)} ${quote(entry.apiVersion, 64)} log entry was made with a different key or certificate than this signature`);
   }
 }
 

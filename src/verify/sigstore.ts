@@ -24,7 +24,7 @@ export function createSigstoreVerifier(trust: TrustRoot, policy: Policy): Verifi
   }
   // A private CA without a CT log (a BYO PKI, a small private Fulcio) cannot
   // produce SCTs (pitfall 5); the trust root says whether CT is part of trust.
-  const ctlogThreshold = trust.trustedRoot.ctlogs.length > 0 ? 1 : 0;
+  const ctlogThreshold = policy.requireSct && trust.trustedRoot.ctlogs.length > 0 ? 1 : 0;
   return new Verifier(memoized(toTrustMaterial(trust.trustedRoot)), { tlogThreshold, ctlogThreshold, timestampThreshold: 1 });
 }
 

@@ -19,12 +19,14 @@ import {
 } from '../reference/index.ts';
 import { type CredentialSource, RegistryClient, dockerConfigCredentials } from '../registry/index.ts';
 import type { ContentStore } from '../registry/types.ts';
-import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot } from '../trust-root/index.ts';
+import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot, isTestTrustRoot } from '../trust-root/index.ts';
+import { quote } from '../text/quote.ts';
 import { VERSION } from '../version.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
 import { type Purpose, verifyBundleSignature } from './bundle-signature.ts';
 import { verifyLegacySignature } from './legacy-signature.ts';
 import { type DiscoverySummary, type MatcherSummary, type PolicySummary, RESULT_MEDIA_TYPE, type SignatureOutcome, type VerificationResult } from './result.ts';
+import { ByteBudget, BudgetedStore } from './budget.ts';
 import { createSigstoreVerifier } from './sigstore.ts';
 
 export interface VerifyOptions {
@@ -56,7 +58,8 @@ export interface VerifyOptions {
 /** The image a reference resolved to: its digest, computed from these bytes. */
 export interface ResolvedImage {
   readonly digest: Digest;
-  readonly kind: 'manifest' | 'index';
+  /** Undefined when the manifest was not fetched (a digest reference needs it only for some checks). */
+  readonly kind?: 'manifest' | 'index';
   /** Undefined when only the digest is known (interop replays). */
   readonly bytes?: Uint8Array;
   readonly manifest?: Manifest;
@@ -78,6 +81,7 @@ export class ImageVerifier {
   readonly #options: VerifyOptions;
   readonly #limits: Limits;
   readonly #credentials: CredentialSource;
+  readonly #testRoot: boolean;
 
   private constructor(policy: Policy, trust: TrustRoot, options: VerifyOptions) {
     this.policy = policy;
@@ -89,6 +93,7 @@ export class ImageVerifier {
     this.#limits = resolveLimits(options.limits);
     this.#sigstore = createSigstoreVerifier(trust, policy);
     this.#credentials = options.credentials ?? dockerConfigCredentials({ limits: this.#limits });
+    this.#testRoot = isTestTrustRoot(trust);
   }
 
   static async create(policy: PolicyInput | Policy, options: VerifyOptions = {}): Promise<ImageVerifier> {
@@ -106,12 +111,19 @@ export class ImageVerifier {
   async verify(reference: string): Promise<VerificationResult> {
     const ref = parseReference(reference);
     const signal = AbortSignal.any([AbortSignal.timeout(this.#limits.verificationTimeoutMs), ...(this.#options.signal ? [this.#options.signal] : [])]);
-    const store = this.#openStore(ref, signal);
+    // One budget of bytes for everything this verification fetches (limits.maxVerificationBytes).
+    const budget = new ByteBudget(this.#limits.maxVerificationBytes);
+    const store = this.#openStore(ref, signal, budget);
 
     // 1. Resolve: the digest of the bytes received is the image identity (never a header).
-    const image = await resolveImage(store, ref, reference, this.#limits);
-    if (this.#options.platform === undefined) return this.verifySignaturesOf(store, ref, reference, image, signal);
-    return this.#verifyPlatform(store, ref, reference, image, parsePlatform(this.#options.platform), signal);
+    // A digest reference already is one: like cosign, verify its signatures without the
+    // manifest (a registry may hold the signatures of an image it no longer holds), and
+    // fetch the manifest only for what needs it (--platform; a message signature's artifact).
+    const image: ResolvedImage = ref.digest !== undefined && this.#options.platform === undefined
+      ? { digest: ref.digest }
+      : await resolveImage(store, ref, reference, this.#limits);
+    if (this.#options.platform === undefined) return this.verifySignaturesOf(store, ref, reference, image, signal, budget);
+    return this.#verifyPlatform(store, ref, reference, image, parsePlatform(this.#options.platform), signal, budget);
   }
 
   /**
@@ -120,24 +132,24 @@ export class ImageVerifier {
    * the verified index; if the index carries no passing signature, the child
    * must carry its own (cosign-formats §4.7). The result says which was signed.
    */
-  async #verifyPlatform(store: ContentStore, ref: ImageReference, reference: string, image: ResolvedImage, platform: Platform, signal: AbortSignal): Promise<VerificationResult> {
+  async #verifyPlatform(store: ContentStore, ref: ImageReference, reference: string, image: ResolvedImage, platform: Platform, signal: AbortSignal, budget: ByteBudget): Promise<VerificationResult> {
     if (image.kind === 'manifest') {
-      const actual = await imagePlatform(store, image, this.#limits);
-      if (!platformMatches(platform, actual)) {
-        throw new SigverifyError('PLATFORM_NOT_FOUND', `${reference} (${image.digest}) is a single-platform image for ${actual === undefined ? 'an unknown platform' : formatPlatform(actual)}, not ${formatPlatform(platform)}`, { details: { reference, digest: image.digest } });
-      }
-      const result = await this.verifySignaturesOf(store, ref, reference, image, signal);
+      await checkPlatform(store, image, platform, reference, this.#limits);
+      const result = await this.verifySignaturesOf(store, ref, reference, image, signal, budget);
       return { ...result, platform: { ...platform, digest: image.digest, signed: 'image' } };
     }
     const child = selectPlatform(image.manifest as ImageIndex, platform, `${reference} (${image.digest})`);
     const run = { ...platform, digest: child.digest };
     try {
-      const result = await this.verifySignaturesOf(store, ref, reference, image, signal);
+      const result = await this.verifySignaturesOf(store, ref, reference, image, signal, budget);
       return { ...result, pinnedReference: pinnedReference(ref, child.digest), platform: { ...run, signed: 'index' } };
     } catch (indexError) {
       if (!isSigverifyError(indexError) || indexError.kind !== 'rejected') throw indexError;
       const childImage = await resolveImage(store, { ...ref, digest: child.digest }, reference, this.#limits);
-      const result = await this.verifySignaturesOf(store, ref, reference, childImage, signal);
+      // The index's entry is unsigned here, so the child's own config must say it is this platform
+      // (else a registry could map linux/amd64 to any image the identity ever signed).
+      await checkPlatform(store, childImage, platform, reference, this.#limits);
+      const result = await this.verifySignaturesOf(store, ref, reference, childImage, signal, budget);
       return { ...result, platform: { ...run, signed: 'child' } };
     }
   }
@@ -153,6 +165,7 @@ export class ImageVerifier {
     reference: string,
     image: ResolvedImage,
     signal?: AbortSignal,
+    budget: ByteBudget = new ByteBudget(this.#limits.maxVerificationBytes),
   ): Promise<VerificationResult> {
     const { digest } = image;
     // 2. Discover, from both places signatures live (cosign-formats §2.4 and
@@ -160,7 +173,7 @@ export class ImageVerifier {
     // both are reported): the legacy tag, and the OCI 1.1 referrers.
     const signatureStore = this.#options.signatureRepository === undefined
       ? store
-      : this.#openStore(parseRegistryReference(this.#options.signatureRepository), signal);
+      : this.#openStore(parseRegistryReference(this.#options.signatureRepository), signal, budget);
     const suffix = this.purpose.kind === 'signature' ? SIGNATURE_TAG_SUFFIX : ATTESTATION_TAG_SUFFIX;
     const [legacy, referrers] = await Promise.all([
       discoverLegacySignatures(signatureStore, digest, this.#limits, suffix),
@@ -171,7 +184,7 @@ export class ImageVerifier {
     const ctx = {
       store: signatureStore,
       imageDigest: digest,
-      imageManifest: image.bytes,
+      imageManifest: manifestLoader(store, image),
       policy: this.policy,
       purpose: this.purpose,
       verifier: this.#sigstore,
@@ -195,7 +208,11 @@ export class ImageVerifier {
     return result;
   }
 
-  #openStore(ref: ImageReference, signal: AbortSignal | undefined): ContentStore {
+  #openStore(ref: ImageReference, signal: AbortSignal | undefined, budget: ByteBudget): ContentStore {
+    return new BudgetedStore(this.#openUnbudgeted(ref, signal), budget);
+  }
+
+  #openUnbudgeted(ref: ImageReference, signal: AbortSignal | undefined): ContentStore {
     if (ref.kind === 'layout') return new LayoutStore(ref.path, this.#limits);
     return new RegistryClient({
       registry: ref.registry,
@@ -218,7 +235,7 @@ export class ImageVerifier {
       reference,
       digest,
       pinnedReference: pinnedReference(ref, digest),
-      imageKind: image.kind,
+      ...(image.kind === undefined ? {} : { imageKind: image.kind }),
       purpose: this.purpose,
       policy: summarisePolicy(this.policy),
       discovery,
@@ -226,6 +243,7 @@ export class ImageVerifier {
         source: this.trust.source,
         digest: this.trust.digest,
         ...(this.trust.expiredMetadataAccepted === undefined || this.trust.expiredMetadataAccepted.length === 0 ? {} : { expiredMetadataAccepted: this.trust.expiredMetadataAccepted }),
+        ...(this.#testRoot ? { testRoot: true as const } : {}),
       },
       signatures,
       verifiedSignatures,
@@ -263,6 +281,24 @@ async function resolveImage(store: ContentStore, ref: ImageReference, reference:
   // The caller's caps, not the defaults (test/adversarial/content-lies.test.ts, "caps the caller configured").
   const manifest = parseManifest(fetched.bytes, `${store.description}@${fetched.digest}`, limits);
   return { digest: fetched.digest, kind: manifest.kind, bytes: fetched.bytes, manifest };
+}
+
+/** A single image must be of the platform asked for, by its own config blob (the only signed statement of it). */
+async function checkPlatform(store: ContentStore, image: ResolvedImage, platform: Platform, reference: string, limits: Limits): Promise<void> {
+  const actual = image.kind === 'manifest' ? await imagePlatform(store, image, limits) : undefined;
+  if (!platformMatches(platform, actual)) {
+    const what = image.kind === 'index' ? 'an image index' : actual === undefined ? 'an image of an unknown platform' : `a single-platform image for ${quote(formatPlatform(actual))}`;
+    throw new SigverifyError('PLATFORM_NOT_FOUND', `${reference} (${image.digest}) is ${what}, not ${formatPlatform(platform)}`, { details: { reference, digest: image.digest } });
+  }
+}
+
+/** The image manifest bytes, fetched (hash-checked against the digest) on first use when resolution did not fetch them. */
+function manifestLoader(store: ContentStore, image: ResolvedImage): () => Promise<Uint8Array | undefined> {
+  let loading: Promise<Uint8Array | undefined> | undefined;
+  return () => {
+    loading ??= image.bytes === undefined ? store.getManifest(image.digest).then((m) => m?.bytes) : Promise.resolve(image.bytes);
+    return loading;
+  };
 }
 
 /** The platform in a single image's config blob (OCI image-spec `config.md`: `os`, `architecture`, `variant`). */
@@ -303,6 +339,7 @@ function summarisePolicy(policy: Policy): PolicySummary {
     ...(Object.keys(policy.githubWorkflow).length === 0 ? {} : { githubWorkflow: policy.githubWorkflow }),
     annotations: policy.annotations,
     requireTlog: policy.requireTlog,
+    requireSct: policy.requireSct,
   };
 }
 

@@ -12,13 +12,14 @@ import type { VerificationResult } from '../../src/verify/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { FIXTURE_IDENTITY, FIXTURE_ISSUER, TEST_TRUSTED_ROOT, fixtureDigest } from '../helpers/fixtures.ts';
 import { unusedLoopbackAddress } from '../helpers/registry/docker-registry.ts';
-import { signatureTag } from '../helpers/sigstore/index.ts';
+import { referrersTag, signatureTag } from '../helpers/sigstore/index.ts';
 import { type TestServer, closeServers, sendJson, startServer } from '../registry/helpers.ts';
 import {
   type Behaviour,
   type HostileRegistry,
   anyRequest,
   blobOf,
+  firstEntry,
   manifestOf,
   redirect,
   replyWith,
@@ -56,6 +57,15 @@ const SECRETS = [
   SHORT_PASSWORD,
 ];
 const SIGNED = fixtureDigest('signed');
+
+/**
+ * A manifest fetched by digest answered with other bytes: the referrer of a
+ * bundle-signed image (a digest reference's own manifest is not fetched at all).
+ */
+function lieAboutReferrer(hostile: HostileRegistry): void {
+  const referrer = firstEntry(hostile, referrersTag(fixtureDigest('bundle-signed')));
+  hostile.misbehave(manifestOf(referrer), replyWith({ body: hostile.manifest(signatureTag(SIGNED)).bytes }));
+}
 const FAST = { retryBaseDelayMs: 1 };
 
 let registry: HostileRegistry;
@@ -165,10 +175,10 @@ describe('Basic credentials (staticCredentials)', () => {
   });
 
   it('a digest mismatch after authenticating: DIGEST_MISMATCH', async () => {
-    registry = await startHostileRegistry();
+    registry = await startHostileRegistry({ referrersApi: true });
     registry.misbehave(anyRequest, requireBasic(USER, PASSWORD));
-    registry.misbehave(manifestOf(SIGNED), replyWith({ body: registry.manifest('unsigned').bytes }));
-    await failsCleanly(verifyAt(registry.ref(SIGNED), { credentials: basicCredentials() }), 'DIGEST_MISMATCH');
+    lieAboutReferrer(registry);
+    await failsCleanly(verifyAt(registry.ref('bundle-signed'), { credentials: basicCredentials() }), 'DIGEST_MISMATCH');
   });
 
   it('the registry down, with credentials configured: REGISTRY_UNREACHABLE', async () => {
@@ -215,11 +225,11 @@ describe('bearer tokens from a token endpoint', () => {
   });
 
   it('a digest mismatch under a bearer token: DIGEST_MISMATCH', async () => {
-    registry = await startHostileRegistry();
+    registry = await startHostileRegistry({ referrersApi: true });
     const tokens = await tokenServer();
     registry.misbehave(anyRequest, requireBearer(`${tokens.origin}/token`, TOKEN));
-    registry.misbehave(manifestOf(SIGNED), replyWith({ body: registry.manifest('unsigned').bytes }));
-    await failsCleanly(verifyAt(registry.ref(SIGNED), { credentials: basicCredentials() }), 'DIGEST_MISMATCH');
+    lieAboutReferrer(registry);
+    await failsCleanly(verifyAt(registry.ref('bundle-signed'), { credentials: basicCredentials() }), 'DIGEST_MISMATCH');
   });
 });
 
@@ -334,11 +344,11 @@ describe('CLI output (stdout and stderr, text and JSON)', () => {
   });
 
   it('a digest mismatch under an auth entry: exit 1, no secret printed', async () => {
-    registry = await startHostileRegistry();
+    registry = await startHostileRegistry({ referrersApi: true });
     const configDir = await writeDockerConfig('cli-digest', { auths: { [registry.host]: { auth: b64(`${AUTH_USER}:${AUTH_PASSWORD}`) } } });
     registry.misbehave(anyRequest, requireBasic(AUTH_USER, AUTH_PASSWORD));
-    registry.misbehave(manifestOf(SIGNED), replyWith({ body: registry.manifest('unsigned').bytes }));
-    await cliClean(registry.ref(SIGNED), configDir, 1);
+    lieAboutReferrer(registry);
+    await cliClean(registry.ref('bundle-signed'), configDir, 1);
   });
 
   it('a failing credential helper that prints the secret: exit 3, no secret printed', async () => {
@@ -368,7 +378,7 @@ describe('the audit trail (ModuleGate through gateModule, AuditLog sink)', () =>
 
   async function gateClean(reference: string, credentials: CredentialSource, code: string | undefined): Promise<void> {
     const path = join(dir, `audit-${++trails}.jsonl`);
-    const gated = gateModule(moduleFor(reference), { audit: new AuditLog(path, { fsync: false }), credentials, trust: trustedRootFile(TEST_TRUSTED_ROOT), limits: FAST });
+    const gated = gateModule(moduleFor(reference), { audit: new AuditLog(path, { fsync: false }), credentials, trust: trustedRootFile(TEST_TRUSTED_ROOT), limits: FAST, allowTestTrustRootUnsafe: true });
     if (code === undefined) {
       expectNoSecret(JSON.stringify(await gated), 'gate result');
     } else {

@@ -27,7 +27,7 @@ const SEEDS = [
     platform: 'linux/arm64/v8',
     trust: { source: 'tuf-mirror', url: 'https://tuf.example.com/', root: 'root.json' },
   },
-  { docker_tag: 'localhost:5000/algo:1', signature_public_key: KEY_PEM, trust: { source: 'assembled', fulcio: [{ certChain: 'ca.pem', validFor: { start: '2024-01-01T00:00:00Z' } }] } },
+  { docker_tag: 'localhost:5000/algo:1', signature_public_key: KEY_PEM, trust: { source: 'assembled', fulcio: [{ cert_chain: 'ca.pem', valid_for: { start: '2024-01-01T00:00:00Z' } }] } },
   { docker_tag: 'oci:/srv/layout:v1', require_signature: false },
 ];
 const CODES = ['POLICY_INVALID', 'KEY_INVALID', 'TRUST_CONFIG_INVALID'] as const;

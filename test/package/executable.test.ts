@@ -47,7 +47,7 @@ describe.skipIf(!built(EXECUTABLE, 'test/package/executable'))('dist-bin/sigveri
   });
 
   it('gates the examples/python module policy (check-module, JSON)', async () => {
-    const result = await run(['check-module', 'examples/python/fixture-module.json', '--output', 'json']);
+    const result = await run(['check-module', 'examples/python/fixture-module.json', '--allow-test-trust-root-unsafe', '--output', 'json']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ decision: 'verified', reference: `oci:fixtures/layout@${fixtureDigest('signed')}` });
   });

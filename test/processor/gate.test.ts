@@ -54,7 +54,8 @@ const moduleFor = (tag: string, extra: Record<string, unknown> = {}, repo = 'fix
 });
 
 // Anonymous: no developer Docker credentials leak into the tests.
-const ANONYMOUS: GateOptions = { credentials: staticCredentials({}) };
+/** The fixtures are signed by sigverify's test Sigstore: the gate accepts its root only when told this is a test. */
+const ANONYMOUS: GateOptions = { credentials: staticCredentials({}), allowTestTrustRootUnsafe: true };
 let logs = 0;
 const auditPath = () => join(dir, `audit-${++logs}.jsonl`);
 const records = async (path: string): Promise<AuditRecord[]> =>
@@ -199,7 +200,7 @@ describe('gateModule against a real registry', () => {
     let now = Date.UTC(2026, 5, 1);
     let loads = 0;
     const file = trustedRootFile(TEST_TRUSTED_ROOT);
-    const trust = { description: file.description, load: () => { loads += 1; return file.load(); } };
+    const trust = { description: file.description, key: file.key, load: () => { loads += 1; return file.load(); } };
     const gate = new ModuleGate({ ...ANONYMOUS, trust, clock: () => now, trustRefreshMs: 60_000 });
     const module = moduleFor('signed', { required_attestations: [] });
     await gate.check(module);
@@ -297,11 +298,11 @@ describe('sigverify check-module / check-config (CLI subprocess)', () => {
     await writeFile(file, JSON.stringify(moduleFor('signed', { trust: { source: 'trusted-root', path: TEST_TRUSTED_ROOT } })));
     const log = auditPath();
     const cacheDir = join(dir, 'cli-cache');
-    const first = await runCli(['check-module', file, '--audit-log', log, '--cache-dir', cacheDir]);
+    const first = await runCli(['check-module', file, '--allow-test-trust-root-unsafe', '--audit-log', log, '--cache-dir', cacheDir]);
     expect(first.code).toBe(0);
     expect(first.stdout).toBe(`${pinned(fixtureDigest('signed'))}\n`);
     expect(first.stderr).toContain('✓ Module seg-signed: signature verification PASSED');
-    const second = await runCli(['check-module', file, '--audit-log', log, '--cache-dir', cacheDir, '--output', 'json']);
+    const second = await runCli(['check-module', file, '--allow-test-trust-root-unsafe', '--audit-log', log, '--cache-dir', cacheDir, '--output', 'json']);
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ decision: 'verified', cached: true, reference: pinned(fixtureDigest('signed')), audit: { seq: 2 } });
     expect((await records(log)).map((r) => r.cached)).toEqual([false, true]);
@@ -310,13 +311,13 @@ describe('sigverify check-module / check-config (CLI subprocess)', () => {
   it('check-module exits 1 with the reason on stderr for an unsigned image, 2 for an invalid policy', async () => {
     const unsigned = join(dir, 'module-unsigned.json');
     await writeFile(unsigned, JSON.stringify(moduleFor('unsigned')));
-    const refused = await runCli(['check-module', unsigned]);
+    const refused = await runCli(['check-module', unsigned, '--allow-test-trust-root-unsafe']);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toContain('[NO_SIGNATURES]');
     const invalid = join(dir, 'module-invalid.json');
     await writeFile(invalid, JSON.stringify({ docker_tag: image('signed') }));
-    const usage = await runCli(['check-module', invalid, '--output', 'json']);
+    const usage = await runCli(['check-module', invalid, '--allow-test-trust-root-unsafe', '--output', 'json']);
     expect(usage.code).toBe(2);
     expect(JSON.parse(usage.stdout)).toMatchObject({ decision: 'invalid', error: { code: 'POLICY_INVALID' } });
   });
@@ -324,7 +325,7 @@ describe('sigverify check-module / check-config (CLI subprocess)', () => {
   it('check-config prints a table and exits 0 only when every module may run', async () => {
     const good = join(dir, 'processor-good.json');
     await writeFile(good, JSON.stringify({ modules: { seg: moduleFor('signed'), legacy: { docker_tag: image('unsigned'), require_signature: false } }, listen_port: 104 }));
-    const ok = await runCli(['check-config', good]);
+    const ok = await runCli(['check-config', good, '--allow-test-trust-root-unsafe']);
     expect(ok.code).toBe(0);
     const lines = ok.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^MODULE\s+DECISION\s+REFERENCE OR REASON$/);
@@ -333,7 +334,7 @@ describe('sigverify check-module / check-config (CLI subprocess)', () => {
 
     const bad = join(dir, 'processor-bad.json');
     await writeFile(bad, JSON.stringify({ modules: { seg: moduleFor('signed'), unsigned: moduleFor('unsigned') } }));
-    const refused = await runCli(['check-config', bad, '--output', 'json']);
+    const refused = await runCli(['check-config', bad, '--allow-test-trust-root-unsafe', '--output', 'json']);
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, modules: [{ module: 'seg', decision: 'verified' }, { module: 'unsigned', decision: 'rejected', error: { code: 'NO_SIGNATURES' } }] });
   });

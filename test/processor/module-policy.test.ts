@@ -87,7 +87,7 @@ describe('module policy: acceptance', () => {
     const c = await compileModulePolicy({ ...KEYLESS, signature_github_workflow_ref: 'refs/tags/v2.1.0' });
     expect(a.policyDigest(undefined)).toBe(b.policyDigest(undefined));
     expect(a.policyDigest(undefined)).not.toBe(c.policyDigest(undefined));
-    const trust = { description: `trusted_root.json file ${TEST_TRUSTED_ROOT}`, load: () => Promise.reject(new Error('unused')) };
+    const trust = { description: `trusted_root.json file ${TEST_TRUSTED_ROOT}`, key: 'test', load: () => Promise.reject(new Error('unused')) };
     expect(a.policyDigest(trust)).not.toBe(a.policyDigest(undefined));
   });
 

@@ -32,6 +32,20 @@ DEFAULT_TIMEOUT = 120.0
 _PINNED = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
 _STDERR_LOGGED = 4000
 
+#: Characters a foreign string (from a registry, a bundle, a certificate, via
+#: sigverify's output) must not carry into a log line: C0 and C1 controls, DEL,
+#: line and paragraph separators, bidi controls, zero-width characters, the BOM
+#: and unpaired surrogates; sigverify's own rule (src/text/quote.ts).
+_UNSAFE = re.compile("[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_MAX_QUOTED = 400
+
+
+def _quote(value: object) -> str:
+    """A foreign string made safe for one log line: it can neither start a line of its own nor drive a terminal."""
+    text = value if isinstance(value, str) else str(value)
+    shown = _UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group(0)), text[:_MAX_QUOTED])
+    return shown if len(text) <= _MAX_QUOTED else f"{shown}... (+{len(text) - _MAX_QUOTED} chars)"
+
 PathLike = Union[str, "os.PathLike[str]"]
 #: The executable, or a command as a list (``["node", "/opt/sigverify/dist/cli/bin.js"]``).
 Command = Union[PathLike, Sequence[str]]
@@ -71,7 +85,7 @@ class GateError(Exception):
         self.audit_log = audit_log
         self.signatures = tuple(signatures)
         self.stderr = stderr
-        super().__init__(f"module {module or '(unnamed)'} may not run: [{code}] {reason} (exit status {self.exit_status})")
+        super().__init__(f"module {_quote(module or '(unnamed)')} may not run: [{_quote(code)}] {_quote(reason)} (exit status {self.exit_status})")
 
     @property
     def retryable(self) -> bool:
@@ -108,6 +122,7 @@ def verify_module(
     cache_ttl: float | None = None,
     trusted_root: PathLike | None = None,
     allow_http_registry: bool = False,
+    allow_test_trust_root_unsafe: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     executable: Command | None = None,
 ) -> str:
@@ -118,7 +133,9 @@ def verify_module(
     members, which sigverify ignores). Relative paths in it are taken from its
     directory.
     ``audit_log`` / ``cache_dir`` / ``cache_ttl`` / ``trusted_root`` /
-    ``allow_http_registry``: the ``check-module`` flags of the same names.
+    ``allow_http_registry`` / ``allow_test_trust_root_unsafe``: the
+    ``check-module`` flags of the same names (the last accepts sigverify's own
+    test Sigstore, whose private keys are public: for the fixtures only).
     ``executable``: default, the executable installed with this package
     (:func:`sigverify.find_executable`); never run through a shell.
     """
@@ -148,6 +165,8 @@ def verify_module(
         argv.append(f"--trusted-root={os.fspath(trusted_root)}")
     if allow_http_registry:
         argv.append("--allow-http-registry")
+    if allow_test_trust_root_unsafe:
+        argv.append("--allow-test-trust-root-unsafe")
     log.debug("running %s", argv)
     try:
         run = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
@@ -167,7 +186,7 @@ def verify_module(
             raise failed(UNDECIDED, "SIGVERIFY_OUTPUT_INVALID", "sigverify exited 0 without a pinned reference on stdout", run.stderr)
         for line in run.stderr.splitlines():
             if line.startswith("warning:"):  # e.g. an unusable cache directory: verified all the same
-                log.warning("sigverify %s", line)
+                log.warning("sigverify %s", _quote(line))
         _log_pass(module, reference, document or {})
         return reference
 
@@ -215,24 +234,25 @@ def _signatures(document: dict[str, Any] | None) -> list[tuple[str, str, str, st
 def _log_refusal(error: GateError, *, verdict: bool) -> None:
     """``verdict``: sigverify gave a JSON verdict, so its stderr only repeats it."""
     what = {NOT_VERIFIED: "NOT VERIFIED", CONFIGURATION_ERROR: "configuration error", UNDECIDED: "could not decide"}[error.exit_status]
-    log.error("module %s may NOT run (%s): [%s] %s", error.module, what, error.code, error.reason)
+    log.error("module %s may NOT run (%s): [%s] %s", _quote(error.module), what, _quote(error.code), _quote(error.reason))
     for origin, outcome, reason_code, message in error.signatures:
-        log.error("  signature %s: %s %s %s", origin, outcome, reason_code, message)
+        log.error("  signature %s: %s %s %s", _quote(origin), _quote(outcome), _quote(reason_code), _quote(message))
     if error.stderr.strip():
-        log.log(logging.DEBUG if verdict else logging.ERROR, "sigverify stderr:\n%s", error.stderr.strip()[-_STDERR_LOGGED:])
+        for line in error.stderr.strip()[-_STDERR_LOGGED:].splitlines():
+            log.log(logging.DEBUG if verdict else logging.ERROR, "sigverify stderr: %s", _quote(line))
 
 
 def _log_pass(module: str, reference: str, document: dict[str, Any]) -> None:
     if document.get("decision") == "signature-not-required":
-        log.warning("module %s: require_signature is false: running %s WITHOUT signature verification", module, reference)
+        log.warning("module %s: require_signature is false: running %s WITHOUT signature verification", _quote(module), reference)
         return
     result = document.get("result") if isinstance(document.get("result"), dict) else {}
     signers = [
-        "the configured public key" if s.get("publicKey") else f"{s.get('identity')} (issuer {s.get('issuer')})"
+        "the configured public key" if s.get("publicKey") else f"{_quote(s.get('identity'))} (issuer {_quote(s.get('issuer'))})"
         for s in result.get("signatures", [])
         if isinstance(s, dict) and s.get("outcome") == "verified" and "duplicateOf" not in s
     ]
-    log.info("module %s verified%s: run %s; signed by %s", module, " (cached)" if document.get("cached") else "", reference, ", ".join(signers) or "?")
+    log.info("module %s verified%s: run %s; signed by %s", _quote(module), " (cached)" if document.get("cached") else "", reference, ", ".join(signers) or "?")
 
 
 def _text(value: bytes | str | None) -> str:

@@ -1,7 +1,7 @@
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, readdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { SigverifyError } from '../../errors.ts';
-import { readFileCapped } from '../../io/read-capped.ts';
+import { checkPrivateDirectory, ensurePrivateDirectory, readOwnedFileIfPresent, writePrivateFile } from '../../io/local-files.ts';
 import type { Limits } from '../../limits.ts';
 
 /**
@@ -15,7 +15,10 @@ import type { Limits } from '../../limits.ts';
  *   exported (`trust export`) for a client that starts from an older root.
  *
  * Nothing read from here is trusted as it is: every load re-verifies it
- * (cosign-formats §8.4).
+ * (docs/formats.md, "Trust"). Still, the cached root decides which later
+ * roots are accepted, so the cache is private (io/local-files.ts): the base
+ * directory and this one are 0700 directories of this user, checked before
+ * anything in them is read or written.
  */
 export const TRUSTED_ROOT_TARGET = 'trusted_root.json';
 
@@ -44,9 +47,34 @@ export class TufCache {
 
   async create(): Promise<void> {
     try {
-      for (const dir of [this.metadataDir, this.targetDir, this.historyDir]) await mkdir(dir, { recursive: true });
+      for (const dir of [dirname(this.dir), this.dir, this.metadataDir, this.targetDir, this.historyDir]) await ensurePrivateDirectory(dir, 'TUF cache directory');
     } catch (cause) {
+      if (cause instanceof SigverifyError) throw cause;
       throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot create the TUF cache ${this.dir}: ${(cause as Error).message}`, { cause, details: { path: this.dir } });
+    }
+  }
+
+  /** Refuses a cache directory that is not private before anything in it is read; false when there is none yet. */
+  async #check(): Promise<boolean> {
+    try {
+      if (!(await checkPrivateDirectory(dirname(this.dir), 'TUF cache directory'))) return false;
+      if (!(await checkPrivateDirectory(this.dir, 'TUF cache directory'))) return false;
+      for (const dir of [this.metadataDir, this.targetDir, this.historyDir]) await checkPrivateDirectory(dir, 'TUF cache directory');
+      return true;
+    } catch (cause) {
+      if (cause instanceof SigverifyError) throw cause;
+      throw unreadable(this.dir, cause);
+    }
+  }
+
+  /**
+   * tuf-js writes its metadata with the process umask; make what it wrote
+   * private too, so a later run's ownership and mode checks pass.
+   */
+  async tighten(): Promise<void> {
+    for (const dir of [this.metadataDir, this.targetDir]) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) await chmod(join(dir, name), 0o600).catch(() => undefined);
     }
   }
 
@@ -55,11 +83,13 @@ export class TufCache {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  readRoot(): Promise<Buffer | undefined> {
+  async readRoot(): Promise<Buffer | undefined> {
+    if (!(await this.#check())) return undefined;
     return this.#read(join(this.metadataDir, 'root.json'), this.#limits.maxTufRootBytes);
   }
 
   async readAll(): Promise<CachedFiles> {
+    await this.#check();
     return {
       root: await this.readRoot(),
       timestamp: await this.#read(join(this.metadataDir, 'timestamp.json'), this.#limits.maxTufTimestampBytes),
@@ -71,6 +101,7 @@ export class TufCache {
 
   /** The recorded root history, oldest first (files named `N.root.json`). */
   async readHistory(): Promise<{ version: number; bytes: Buffer }[]> {
+    if (!(await this.#check())) return [];
     let names: string[];
     try {
       names = await readdir(this.historyDir);
@@ -107,13 +138,15 @@ export class TufCache {
   }
 
   async #read(path: string, maxBytes: number): Promise<Buffer | undefined> {
-    let bytes: Buffer | undefined;
+    let read;
     try {
-      bytes = await readFileCapped(path, maxBytes);
+      read = await readOwnedFileIfPresent(path, maxBytes, 'cached TUF file');
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (cause instanceof SigverifyError) throw cause;
       throw unreadable(path, cause);
     }
+    if (read === undefined) return undefined;
+    const { bytes } = read;
     if (bytes === undefined) throw new SigverifyError('TRUST_METADATA_INVALID', `cached ${path} is larger than ${maxBytes} bytes`, { details: { path } });
     return bytes;
   }
@@ -123,14 +156,11 @@ function unreadable(path: string, cause: unknown): SigverifyError {
   return new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot read the TUF cache ${path}: ${(cause as Error).message}`, { cause, details: { path } });
 }
 
-/** Write to a temporary name, then rename: a reader never sees half a file. */
+/** Writes through an exclusive, randomly named temporary file (io/local-files.ts): a reader never sees half a file. */
 export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
   try {
-    await writeFile(temporary, bytes);
-    await rename(temporary, path);
+    await writePrivateFile(path, bytes);
   } catch (cause) {
-    await rm(temporary, { force: true }).catch(() => undefined);
     throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot write ${path}: ${(cause as Error).message}`, { cause, details: { path } });
   }
 }

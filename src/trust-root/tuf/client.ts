@@ -12,6 +12,7 @@ import { TRUSTED_ROOT_TARGET, TufCache, writeAtomic } from './cache.ts';
 import { type TufFetcher, fetcherFor, roleOf } from './fetchers.ts';
 import { type TrustedMetadata, checkMetadata, checkTarget, expiredError, metadataError, parseRole, targetInfo } from './metadata.ts';
 import type { CachedMetadata, ExportedRepository, TufIdentity, TufOperations, TufRepositoryLocation, TufSourceOptions } from './source.ts';
+import { readOwnedCapped } from '../../io/local-files.ts';
 
 /**
  * One TUF client for every TUF source: the public-good repository, a private
@@ -172,6 +173,7 @@ class TufClient implements TufOperations {
       throw this.#explain(error, fetcher, before, phase);
     } finally {
       await this.#recordRootHistory(fetcher);
+      await this.#cache.tighten();
     }
   }
 
@@ -232,7 +234,7 @@ class TufClient implements TufOperations {
   async #readInitialRoot(root: string | Uint8Array): Promise<Buffer> {
     if (typeof root !== 'string') return Buffer.from(root);
     try {
-      return await readCapped(root, this.#limits.maxTufRootBytes);
+      return await readOwnedCapped(root, this.#limits.maxTufRootBytes, 'initial TUF root');
     } catch (cause) {
       if (cause instanceof SigverifyError) throw cause;
       throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot read the initial root ${root}: ${(cause as Error).message}`, { cause, details: { path: root } });

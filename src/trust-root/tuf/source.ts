@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { SigverifyError } from '../../errors.ts';
 import type { Limits } from '../../limits.ts';
-import type { TrustSource } from '../sources.ts';
+import { type TrustSource, sourceKey } from '../sources.ts';
 import type { ExpiredMetadata, TrustRoot } from '../trusted-root.ts';
 import type { RoleState } from './metadata.ts';
 
@@ -103,6 +103,14 @@ export function tufSource(options: TufSourceOptions): TufTrustSource {
     kind: 'tuf',
     id: options.id,
     ...identity,
+    key: sourceKey({
+      source: 'tuf',
+      id: options.id,
+      repository,
+      cachePath: identity.cachePath,
+      initialRoot: typeof options.initialRoot === 'string' ? resolve(options.initialRoot) : options.initialRoot,
+      allowExpiredMetadataUnsafe: options.allowExpiredMetadataUnsafe === true,
+    }),
     load: () => run((c) => c.load()),
     refresh: () => run((c) => c.refresh()),
     initialise: () => run((c) => c.initialise()),
