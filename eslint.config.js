@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'fixtures/', 'bench/results/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'fixtures/', 'bench/results/', 'coverage/', '.tmp/', 'dist-bin/', 'dist-py/', 'dist-deb/'] },
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { SigverifyError } from '../errors.ts';
+import { embeddedFile } from '../shipped.ts';
 import { quote } from '../text/quote.ts';
 
 /**
@@ -57,6 +58,9 @@ function problemOf(info: { uid: number; mode: number }): string | undefined {
  * EACCES) reject as they are, for the caller to classify.
  */
 export async function readOwnedFile(path: string, maxBytes: number, role: FileRole): Promise<Buffer | undefined> {
+  // A file the single executable carries is as trusted as the executable itself (src/shipped.ts).
+  const embedded = embeddedFile(path);
+  if (embedded !== undefined) return embedded.length > maxBytes ? undefined : embedded;
   let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

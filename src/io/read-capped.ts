@@ -1,13 +1,17 @@
 import { open } from 'node:fs/promises';
 import { SigverifyError } from '../errors.ts';
+import { embeddedFile } from '../shipped.ts';
 
 /**
  * Reads a local file with a byte cap enforced on what is read, never on what
- * `stat` claims (a FIFO or a growing file has no honest size). Resolves
+ * `stat` claims (a FIFO or a growing file has no honest size), or a file the
+ * single executable carries (src/shipped.ts). Resolves
  * `undefined` when the file holds more than `maxBytes`; file-system errors
  * (ENOENT, EACCES, …) reject as they are, for the caller to classify.
  */
 export async function readFileCapped(path: string, maxBytes: number): Promise<Buffer | undefined> {
+  const embedded = embeddedFile(path);
+  if (embedded !== undefined) return embedded.length > maxBytes ? undefined : embedded;
   const handle = await open(path, 'r');
   try {
     // Read in chunks, so a large cap costs memory only for what the file holds.

@@ -1,21 +1,20 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { readFileCapped } from '../io/read-capped.ts';
 import { parseJson } from '../json/parse.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { type Digest, isDigest } from '../reference/index.ts';
+import { shippedPath } from '../shipped.ts';
 
 /**
  * The qualification kit: the fixtures shipped in the package (`files` in
  * package.json) — the signed OCI image layout, the private test Sigstore's
  * trusted_root.json, the expired TUF repository and `fixtures.json`, which
  * says what each image is and which policy verifies it. Located next to the
- * code: `fixtures/` is two levels above this module both in `src/qualify/`
- * (tests) and in `dist/qualify/` (installed).
+ * code (src/shipped.ts), or carried inside the single executable.
  */
-export const DEFAULT_KIT_DIRECTORY = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+export const DEFAULT_KIT_DIRECTORY = shippedPath('fixtures');
 
 export interface KitImage {
   readonly tag: string;

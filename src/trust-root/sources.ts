@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
+import { shippedPath } from '../shipped.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
 import { readOwnedCapped } from '../io/local-files.ts';
 
@@ -77,4 +77,4 @@ export function defaultTufCachePath(): string {
  * `trust-root/public-good/root.json` (byte-identical to the seed @sigstore/tuf
  * embeds; `scripts/check-trust-root.ts` checks it). Shipped with the package.
  */
-export const PUBLIC_GOOD_ROOT = fileURLToPath(new URL('../../trust-root/public-good/root.json', import.meta.url));
+export const PUBLIC_GOOD_ROOT = shippedPath('trust-root/public-good/root.json');

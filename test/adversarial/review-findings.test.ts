@@ -127,18 +127,29 @@ describe('1. log injection: foreign strings are quoted before any human channel'
     expect(run.stderr).toContain('PAYLOAD_TYPE_MISMATCH');
   });
 
-  it.skipIf(spawnSync('python3', ['--version']).status !== 0)('the Python gate\'s log (examples/python): every line starts with its own level and logger name', async () => {
+  it.skipIf(spawnSync('python3', ['--version']).status !== 0)('the Python gate\'s log (python/, the sigverify package): every line starts with its own level and logger name', async () => {
     registry = await startHostileRegistry();
     const manifest = JSON.parse(registry.manifest('signed').bytes.toString('utf8')) as Record<string, unknown>;
     registry.putManifest(Buffer.from(JSON.stringify({ ...manifest, mediaType: `application/evil${FORGED}` })), OCI_MANIFEST, 'forged');
     const module = join(work, 'forged-module.json');
     await writeFile(module, JSON.stringify({ module_name: 'forged', docker_tag: registry.ref('forged'), signature_certificate_identity: FIXTURE_IDENTITY, signature_certificate_oidc_issuer: FIXTURE_ISSUER, trust: { source: 'trusted-root', path: TEST_TRUSTED_ROOT } }));
-    const gate = join(REPO_ROOT, 'examples', 'python', 'sigverify_gate.py');
-    const run = await runProcess('python3', ['-B', gate, module, '--sigverify', `${process.execPath} ${CLI}`, '--allow-test-trust-root-unsafe'], { PYTHONDONTWRITEBYTECODE: '1' });
+    // The package from its source (python/src), run against the built CLI; the error's text goes to the log too.
+    const driver = [
+      'import logging, sys',
+      'sys.path.insert(0, sys.argv[1])',
+      'import sigverify',
+      'logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")',
+      'try:',
+      '    sigverify.verify_module(sys.argv[2], executable=sys.argv[3:], allow_test_trust_root_unsafe=True)',
+      'except sigverify.GateError as error:',
+      '    logging.getLogger("sigverify").error("%s", error)',
+      '    sys.exit(error.exit_status)',
+    ].join('\n');
+    const run = await runProcess('python3', ['-B', '-c', driver, join(REPO_ROOT, 'python', 'src'), module, process.execPath, CLI], { PYTHONDONTWRITEBYTECODE: '1' });
     expect(run.code).toBe(1);
     const lines = run.stderr.split('\n').filter((l) => l !== '');
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatch(/^(ERROR|WARNING|INFO|DEBUG) sigverify_gate: /);
+    for (const line of lines) expect(line).toMatch(/^(ERROR|WARNING|INFO|DEBUG) sigverify: /);
     expect(run.stderr).not.toMatch(/[\u001b\u0085\u2028\u2029\u202e]/u);
   });
 

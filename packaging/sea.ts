@@ -1,0 +1,111 @@
+/**
+ * Builds the single executable `dist-bin/sigverify-linux-x64`: the CLI bundled
+ * by esbuild into one CommonJS file, made into a SEA preparation blob by the
+ * pinned Node 24 (`--experimental-sea-config`), and injected with postject
+ * into a copy of that same Node binary (Node's "Single executable
+ * applications" documentation describes the three steps and the fuse).
+ *
+ *   node packaging/sea.ts
+ *
+ * The shipped files the CLI reads at run time (src/shipped.ts) go in as SEA
+ * assets under their paths in the package. No startup snapshot
+ * (`useSnapshot`): building one evaluates every module at build time and
+ * freezes what they compute on load — the version read from package.json,
+ * whether this is a SEA, the paths of the shipped files — and Node warns that
+ * node:sea, node:child_process and node:module are not verified in snapshots
+ * (packaging/README.md, "Startup snapshot", has the measurement).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { type Metafile, build } from 'esbuild';
+import { inject } from 'postject';
+import { BIN_DIR, EXECUTABLE, NODE_BINARY, REPO_ROOT, WORK_DIR, packageJson, walk } from './paths.ts';
+
+/** Node's SEA fuse: the string postject flips so the binary looks for its blob (Node's SEA documentation). */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/** What the npm package ships beside dist/ (package.json `files`), minus dist/ itself. */
+function shippedFiles(): string[] {
+  const files = ['package.json'];
+  for (const entry of packageJson().files) {
+    if (entry === 'dist') continue;
+    files.push(...walk(join(REPO_ROOT, entry)).map((file) => relative(REPO_ROOT, file)));
+  }
+  // The dependencies are bundled; their package.json files give doctor and qualify their versions (src/version.ts).
+  // npm installs direct dependencies at the top of node_modules/.
+  for (const name of Object.keys(packageJson().dependencies)) files.push(`node_modules/${name}/package.json`);
+  return files.sort();
+}
+
+export interface Executable {
+  readonly path: string;
+  /** `name version licence` of every npm package bundled into it, one a line. */
+  readonly bundledPackages: string;
+}
+
+/** The npm packages esbuild took files from, by the node_modules/ paths in its metafile (relative to REPO_ROOT). */
+function bundledPackages(metafile: Metafile): string {
+  const lines = new Set<string>();
+  for (const input of Object.keys(metafile.inputs)) {
+    const at = input.lastIndexOf('node_modules/');
+    if (at < 0) continue;
+    const [scope = '', name = ''] = input.slice(at + 'node_modules/'.length).split('/');
+    const directory = join(REPO_ROOT, input.slice(0, at), 'node_modules', scope.startsWith('@') ? join(scope, name) : scope);
+    const meta = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+    lines.add(`${meta.name} ${meta.version} ${meta.license ?? 'UNKNOWN'}\n`);
+  }
+  return [...lines].sort().join('');
+}
+
+export async function buildExecutable(output: string = EXECUTABLE): Promise<Executable> {
+  const work = join(WORK_DIR, 'sea');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const bundle = join(work, 'sigverify.cjs');
+  const { metafile } = await build({
+    metafile: true,
+    absWorkingDir: REPO_ROOT,
+    entryPoints: [join(REPO_ROOT, 'packaging', 'sea', 'entry.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    outfile: bundle,
+    // No source map: the executable carries no sources to map to.
+    sourcemap: false,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    // import.meta.url is read only outside an executable (src/shipped.ts and src/version.ts check first).
+    logOverride: { 'empty-import-meta': 'silent' },
+  });
+
+  const assets: Record<string, string> = {};
+  for (const file of shippedFiles()) assets[file] = join(REPO_ROOT, file);
+  const blob = join(work, 'sea-prep.blob');
+  const config = {
+    main: bundle,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: true,
+    assets,
+  };
+  writeFileSync(join(work, 'sea-config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  execFileSync(NODE_BINARY, ['--experimental-sea-config', join(work, 'sea-config.json')], { stdio: 'inherit' });
+
+  mkdirSync(BIN_DIR, { recursive: true });
+  rmSync(output, { force: true });
+  copyFileSync(NODE_BINARY, output);
+  chmodSync(output, 0o755);
+  // Node's release binary carries its symbol table and debug information (about 18 MB) that
+  // the executable never reads; Debian strips what it installs as well (Policy §10.1).
+  execFileSync('strip', ['--strip-all', output]);
+  await inject(output, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+  return { path: output, bundledPackages: bundledPackages(metafile) };
+}
+
+if (import.meta.main) {
+  const { path } = await buildExecutable();
+  console.log(`${path}: ${statSync(path).size} bytes`);
+}
