@@ -186,7 +186,7 @@ start() {
   openssl req -x509 -new -key "$K/token.key" -subj /CN=sigverify-token-server -days 3650 -out "$K/token.crt" 2>/dev/null
 
   # ---- MariaDB (own datadir; not the system instance) -----------------------
-  mariadb-install-db --no-defaults --datadir="$S/mysql" --user=root --auth-root-authentication-method=normal \
+  mariadb-install-db --no-defaults --datadir="$S/mysql" --user=root \
     --skip-test-db >"$S/log/mariadb-install.log" 2>&1
   run mariadb "$MYSQLD" --no-defaults --datadir="$S/mysql" --socket="$S/mysql.sock" --pid-file="$S/mysql.pid" \
     --port=$P_MYSQL --bind-address=$H --user=root --skip-name-resolve --skip-log-bin --log-error="$S/log/mariadb.err"
