@@ -51,9 +51,9 @@ compare() {
     if [ "$seen" = 0 ] && [ "$a" = -- ]; then seen=1; continue; fi
     if [ $seen = 0 ]; then c+=("$a"); else s+=("$a"); fi
   done
-  local rc1=0 rc2=0
-  "${c[@]}" >"$W/$name.cosign.out" 2>&1 || rc1=$?
-  "${SV[@]}" "${s[@]}" >"$W/$name.sigverify.out" 2>&1 || rc2=$?
+  local rc1=0 rc2=0 f=$W/${name//\//_}
+  "${c[@]}" >"$f.cosign.out" 2>&1 || rc1=$?
+  "${SV[@]}" "${s[@]}" >"$f.sigverify.out" 2>&1 || rc2=$?
   local v1 v2; v1=$(verdict $rc1); v2=$(verdict $rc2)
   local mark=agree
   if [ "$v1" != "$v2" ]; then mark=DISAGREE; DISAGREE=$((DISAGREE + 1)); else AGREE=$((AGREE + 1)); fi
@@ -61,8 +61,8 @@ compare() {
   ROWS+=("$(printf '%-34s cosign=%-4s sigverify=%-4s expected=%-4s %s' "$name" "$v1" "$v2" "$expect" "$mark")")
   if [ "$v1" != "$v2" ] || [ "$v1" != "$expect" ]; then
     {
-      echo "---- $name: cosign exit $rc1"; echo "\$ ${c[*]}"; tail -n 15 "$W/$name.cosign.out"
-      echo "---- $name: sigverify exit $rc2"; echo "\$ sigverify ${s[*]}"; tail -n 15 "$W/$name.sigverify.out"
+      echo "---- $name: cosign exit $rc1"; echo "\$ ${c[*]}"; tail -n 15 "$f.cosign.out"
+      echo "---- $name: sigverify exit $rc2"; echo "\$ sigverify ${s[*]}"; tail -n 15 "$f.sigverify.out"
     } >> "$W/disagreements.txt"
   fi
 }

@@ -226,7 +226,7 @@ SQL
 
   # ---- CT log: TesseraCT POSIX --------------------------------------------------
   GOMEMLIMIT=1GiB run ct "$CT" --http_endpoint=$H:$P_CT --storage_dir="$S/data/ct" --private_key="$K/ct.key" \
-    --origin=$H:$P_CT --roots_pem_file="$K/fulcio-root.pem" --ext_key_usages=CodeSigning
+    --origin=$H --roots_pem_file="$K/fulcio-root.pem" --ext_key_usages=CodeSigning
   wait_url "http://$H:$P_CT/ct/v1/get-roots" ct
 
   # ---- Fulcio (file CA) ------------------------------------------------------------
@@ -284,7 +284,7 @@ YML
     path: $S/auth/htpasswd"
   regcfg reg-token $P_REG_TOKEN "$S/data/reg-token" "auth:
   token:
-    realm: http://$H:$P_TOKEN/token/
+    realm: http://localhost:$P_TOKEN/token/
     service: sigverify-registry
     issuer: sigverify-token-server
     rootcertbundle: $K/token.crt"
