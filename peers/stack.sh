@@ -107,21 +107,36 @@ run() { # service cmd args...   (background; PID recorded)
 
 stop_all() {
   [ -d "$S/pids" ] || { log "nothing to stop ($S/pids absent)"; return 0; }
-  local f pid name exe i
+  local f pid name exe i t0 alive
+  local -a pids=() names=()
+  t0=$(now)
+  # TERM every recorded process (reverse start order), then wait for all of them
+  # together; KILL what is left after 15 s. Only processes we started are signalled:
+  # the recorded executable must still be the PID's command (guards against PID reuse).
   for f in $(ls -r "$S"/pids/*.pid 2>/dev/null); do
     pid=$(cat "$f"); name=$(basename "$f" .pid); exe=$(cat "${f%.pid}.exe" 2>/dev/null || true)
     if kill -0 "$pid" 2>/dev/null; then
-      # Only signal the process we started (guards against a recycled PID).
       if [ -n "$exe" ] && ! tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(basename "$exe")"; then
         log "skip $name: pid $pid is no longer $exe"
       else
         kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; log "killed $name ($pid)"; else log "stopped $name ($pid)"; fi
+        pids+=("$pid"); names+=("$name")
       fi
     fi
     rm -f "$f" "${f%.pid}.exe"
   done
+  for i in $(seq 60); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.25
+  done
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then
+      kill -KILL "${pids[$i]}" 2>/dev/null || true; log "killed ${names[$i]} (${pids[$i]}) after 15 s"
+    fi
+  done
+  log "stopped ${#pids[@]} services in $(secs "$t0" "$(now)") s"
 }
 
 b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
