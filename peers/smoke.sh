@@ -131,6 +131,48 @@ for reg in "$STACK_REG_BASIC" "$STACK_REG_TOKEN"; do
   else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
 done
 
+# 6. blobs: the same bundle through every peer verifier (cosign verify-blob,
+#    sigstore-go-verification, sigstore-python, sigverify verify-bundle)
+multi() { # name expect bundle identity trust-config
+  local name=$1 expect=$2 b=$3 id=$4 tc=$5 f=$W/${1//\//_} out="" v all="" rc
+  local -a tools=(cosign sigstore-go sigstore-python sigverify)
+  local -a cmds
+  for t in "${tools[@]}"; do
+    case $t in
+      cosign) cmds=("$C3" verify-blob --trusted-root "$TR" --certificate-identity "$id" --certificate-oidc-issuer "$ISS" --bundle "$b" "$W/blob.txt") ;;
+      sigstore-go) cmds=("$STACK_SGO_VERIFY" -trustedrootJSONpath "$TR" -expectedIssuer "$ISS" -expectedSAN "$id" -artifact "$W/blob.txt" "$b") ;;
+      sigstore-python) cmds=("$STACK_SIGSTORE_PY" --trust-config "$tc" verify identity --offline --bundle "$b" --cert-identity "$id" --cert-oidc-issuer "$ISS" "$W/blob.txt") ;;
+      sigverify) cmds=("${SV[@]}" verify-bundle --bundle "$b" --trusted-root "$TR" --certificate-identity "$id" --certificate-oidc-issuer "$ISS" "$W/blob.txt") ;;
+    esac
+    rc=0; "${cmds[@]}" >"$f.$t.out" 2>&1 || rc=$?
+    v=$(verdict $rc); out="$out $t=$v"; all="$all $v"
+    [ "$v" = "$expect" ] || { echo "---- $name: $t exit $rc"; echo "\$ ${cmds[*]}"; tail -n 15 "$f.$t.out"; } >> "$W/disagreements.txt"
+  done
+  local mark=agree
+  if [ "$(printf '%s\n' $all | sort -u | wc -l)" != 1 ]; then mark=DISAGREE; DISAGREE=$((DISAGREE + 1)); else AGREE=$((AGREE + 1)); fi
+  ROWS+=("$(printf '%-34s%s expected=%s %s' "$name" "$out" "$expect" "$mark")")
+}
+echo "sigverify smoke blob" > "$W/blob.txt"
+for v in rekor1 rekor2; do
+  tag=blob-$v; step "$tag"
+  sc=STACK_SIGNING_CONFIG_${v^^}; tc=STACK_TRUST_CONFIG_${v^^}
+  if must "sign-$tag" "$C3" sign-blob --identity-token "$("$STACK" token)" --signing-config "${!sc}" \
+        --trusted-root "$TR" --bundle "$W/$tag.sigstore.json" "$W/blob.txt"; then
+    multi "$tag" PASS "$W/$tag.sigstore.json" "$ID" "${!tc}"
+    multi "$tag/wrong-identity" FAIL "$W/$tag.sigstore.json" "someone-else@sigverify.test" "${!tc}"
+  else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+done
+
+# 7. the TUF repository: cosign initialize from the stack's mirror, then sign with the
+#    signing config and trusted root it serves (no --signing-config / --trusted-root)
+tag=tuf; step "$tag"
+img=$(mkimage "$STACK_REG_OLAREG/smoke/app:$tag" "$tag")
+if TUF_ROOT=$W/tuf-client must tuf-initialize "$C3" initialize --mirror "$STACK_TUF_URL" --root "$STACK_TUF_ROOT" &&
+   TUF_ROOT=$W/tuf-client must "sign-$tag" "$C3" sign --identity-token "$("$STACK" token)" "$img"; then
+  TUF_ROOT=$W/tuf-client compare "$tag" PASS "$C3" verify --certificate-identity "$ID" --certificate-oidc-issuer "$ISS" "$img" \
+    -- verify "$img" "${KEYLESS[@]}"
+else ROWS+=("$(printf '%-34s TUF initialize or signing failed (see %s)' "$tag" "$W")"); fi
+
 echo
 echo "smoke results ($(( $(date +%s) - T0 )) s; outputs in $W):"
 printf '  %s\n' "${ROWS[@]}"
