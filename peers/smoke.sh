@@ -94,6 +94,29 @@ if must "sign-$tag" "$C3" sign --identity-token "$("$STACK" token)" --signing-co
   compare "$tag/wrong-identity" FAIL "$C3" verify "${WRONG[@]}" "$img" -- verify "$img" "${WRONG[@]}"
 else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
 
+# 2b. cosign v3 keyless, Rekor v1 + TSA timestamp (olareg)
+tag=v3-rekor1-tsa; step "$tag"
+img=$(mkimage "$STACK_REG_OLAREG/smoke/app:$tag" "$tag")
+if must "sign-$tag" "$C3" sign --identity-token "$("$STACK" token)" --signing-config "$STACK_SIGNING_CONFIG_REKOR1_TSA" \
+      --trusted-root "$TR" "$img"; then
+  compare "$tag" PASS "$C3" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
+else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+
+# 2c. cosign v3 attestation (custom predicate), Rekor v1 and Rekor v2 + TSA (olareg)
+echo '{"builder":"sigverify-smoke"}' > "$W/predicate.json"
+for v in rekor1 rekor2; do
+  tag=v3-attest-$v; step "$tag"
+  sc=STACK_SIGNING_CONFIG_${v^^}
+  img=$(mkimage "$STACK_REG_OLAREG/smoke/app:$tag" "$tag")
+  if must "sign-$tag" "$C3" attest --identity-token "$("$STACK" token)" --signing-config "${!sc}" \
+        --trusted-root "$TR" --type custom --predicate "$W/predicate.json" "$img"; then
+    compare "$tag" PASS "$C3" verify-attestation --type custom "${KEYLESS[@]}" "$img" \
+      -- verify-attestation "$img" --type custom "${KEYLESS[@]}"
+    compare "$tag/wrong-identity" FAIL "$C3" verify-attestation --type custom "${WRONG[@]}" "$img" \
+      -- verify-attestation "$img" --type custom "${WRONG[@]}"
+  else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+done
+
 # 3. cosign v2 keyless, legacy .sig tag (docker-registry), Rekor v1
 tag=v2-legacy-sig; step "$tag"
 img=$(mkimage "$STACK_REG_PLAIN/smoke/app:$tag" "$tag")
