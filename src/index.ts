@@ -1,65 +1,57 @@
 /**
  * sigverify: verify cosign / Sigstore container image signatures natively.
- * This file is the public contract; everything else is internal.
+ *
+ * This file is the public contract for integrators: verify an image, gate a
+ * processor module, keep the audit trail and the result cache, name the trust,
+ * handle the errors. Trust administration (TUF caches, status, export) is
+ * `sigverify/trust`; the qualification protocol is `sigverify/qualify`.
+ * `test/api.test.ts` pins the runtime names of all three.
  */
-export { ERROR_CODES, type ErrorCode, type ErrorKind, REJECTION_CODES, type RejectionCode, SigverifyError, isSigverifyError } from './errors.ts';
+
+// Errors: one base class, closed unions of codes.
+export { BaseError, ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorKind, REJECTION_CODES, type RejectionCode, SigverifyError, SignatureRejected, isSigverifyError } from './errors.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
-export type { GithubWorkflowClaims, PolicyInput, SanKind } from './policy/index.ts';
+export { quote } from './text/quote.ts';
+export { VERSION } from './version.ts';
+
+// References and content.
 export { type Digest, type ImageReference, parseReference, pinnedReference } from './reference/index.ts';
-export { type CredentialSource, dockerConfigCredentials, staticCredentials } from './registry/index.ts';
-export { type CertificateAuthorityFiles, certificateAuthorityTrust, type TrustRoot, type TrustSource, type TufOptions, trustedRootFile, tufTrustRoot } from './trust-root/index.ts';
+export { ContentStores, type ContentStoresOptions, type CredentialSource, type Credentials, type StoreFactory, dockerConfigCredentials, staticCredentials } from './registry/index.ts';
+export type { ContentStore, FetchedManifest, ReferrersListing } from './registry/index.ts';
+
+// Trust: one vocabulary (TrustConfig), one way to a source.
 export {
-  type AssembledTrustFiles,
-  type CachedMetadata,
-  type ConfiguredTrustOptions,
   type ExpiredMetadata,
-  type ExportedRepository,
-  type KeyStatus,
-  PUBLIC_GOOD_MIRROR,
-  type RoleState,
-  type RoleStatus,
-  TRUST_CONFIG_MEDIA_TYPE,
-  TRUST_STATUS_MEDIA_TYPE,
   type TrustConfig,
-  TrustConfigSchema,
-  type TrustSourceKind,
-  type TrustSourceOptions,
-  type TrustStatus,
-  type TrustStatusOptions,
-  type TufRepositoryLocation,
-  type TufRole,
-  type TufTrustConfig,
-  type TufTrustSource,
-  type ValidityWindow,
-  assembledTrust,
+  type TrustRoot,
+  type TrustSource,
   configuredTrustSource,
-  defaultTufCachePath,
-  isTufConfig,
-  isTufTrustSource,
   parseTrustConfig,
-  readTrustConfig,
-  recordTrustConfig,
-  resolveConfiguredTrust,
   trustSourceFrom,
-  trustSourceFromCache,
-  trustStatus,
-  tufTrustSource,
+  trustedRootFile,
 } from './trust-root/index.ts';
+
+// Verification.
+export type { GithubWorkflowClaims, PolicyInput, SanKind } from './policy/index.ts';
 export {
+  type ArtifactInput,
+  type BundleVerificationResult,
   ImageVerifier,
   type MatcherSummary,
   type PolicySummary,
   RESULT_MEDIA_TYPE,
+  type ResolvedReference,
+  type ResolveOptions,
   type SignatureOutcome,
   type SignatureOutcomeKind,
   type VerificationResult,
   type VerifyOptions,
-  type ArtifactInput,
-  type BundleVerificationResult,
+  resolveReference,
   verifyBundleFile,
   verifyImage,
 } from './verify/index.ts';
-export { VERSION } from './version.ts';
+
+// The processor gate.
 export {
   CompiledModule,
   GATE_RESULT_MEDIA_TYPE,
@@ -71,8 +63,8 @@ export {
   type ModuleLoadOptions,
   type ModulePolicy,
   type ModulePolicyInput,
-  ModulePolicySchema,
   type ModuleTrust,
+  type PolicyBytes,
   type ProcessorConfig,
   checkProcessorConfig,
   compileModulePolicy,
@@ -80,10 +72,11 @@ export {
   loadModulePolicyFile,
   loadProcessorConfigFile,
   parseModulePolicy,
-  parseProcessorConfig,
   readPolicyFile,
 } from './processor/index.ts';
-export { CACHE_ENTRY_MEDIA_TYPE, type CacheKey, type CachedVerification, DEFAULT_CACHE_TTL_MS, ResultCache, type ResultCacheOptions } from './cache/index.ts';
+
+// Result cache and audit trail.
+export { type CacheKey, type CachedVerification, DEFAULT_CACHE_TTL_MS, ResultCache, type ResultCacheOptions } from './cache/index.ts';
 export {
   AUDIT_DECISIONS,
   AUDIT_RECORD_MEDIA_TYPE,
@@ -102,26 +95,7 @@ export {
   type AuditVerification,
   type AuditVerifyOptions,
   type DurationStats,
-  GENESIS_PREV,
   type ModuleSummary,
   summarizeAuditLog,
   verifyAuditLog,
 } from './audit/index.ts';
-export {
-  DEFAULT_KIT_DIRECTORY,
-  PROTOCOL as QUALIFICATION_PROTOCOL,
-  QUALIFICATION_REPORT_MEDIA_TYPE,
-  type QualificationCaseResult,
-  type QualificationExpectation,
-  type QualificationObservation,
-  type QualificationOptions,
-  type QualificationOutcome,
-  type QualificationReport,
-  type WrittenReport,
-  defaultReportDirectory,
-  describeExpectation,
-  describeObservation,
-  renderQualificationHtml,
-  runQualification,
-  writeQualificationReport,
-} from './qualify/index.ts';

@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SigverifyError } from '../errors.ts';
-import { predicateTypeOf } from '../cosign/predicate-types.ts';
-import type { PolicyInput } from '../policy/index.ts';
+import { type PolicyInput, SigverifyError } from '../index.ts';
 
 /**
  * `sigverify verify` arguments, with cosign's flag names (cosign
@@ -185,7 +183,8 @@ function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly st
     command,
     image: positionals[0] as string,
     // cosign's verify-attestation defaults --type to "custom".
-    predicateType: command === 'verify-attestation' ? predicateTypeOf(values.type ?? 'custom') : undefined,
+    // An alias or a URI; the verifier resolves aliases (cosign's `--type` names) and refuses anything else.
+    predicateType: command === 'verify-attestation' ? values.type ?? 'custom' : undefined,
     policy,
     keyPath: values.key,
     trustedRoot: values['trusted-root'],

@@ -10,8 +10,8 @@ import {
   parseReference,
   trustedRootFile,
   configuredTrustSource,
+  ContentStores,
 } from '../index.ts';
-import { ContentStores } from '../registry/index.ts';
 
 /**
  * `sigverify doctor [IMAGE]`: installation qualification. Checks what would

@@ -2,12 +2,9 @@ import { readCapped } from '../io/read-capped.ts';
 // The public API's own modules (the symbols src/index.ts re-exports), not the
 // index itself: a cold `verify` should load verification, not the processor,
 // audit and qualification code. Other commands are loaded when they run.
-import { SigverifyError } from '../errors.ts';
-import { DEFAULT_LIMITS } from '../limits.ts';
-import { TEST_TRUST_ROOT_WARNING, type TrustSource, certificateAuthorityTrust, configuredTrustSource, trustedRootFile } from '../trust-root/index.ts';
-import { type VerificationResult, verifyBundleFile, verifyImage } from '../verify/index.ts';
+import { DEFAULT_LIMITS, SigverifyError, type TrustSource, VERSION, type VerificationResult, configuredTrustSource, trustedRootFile, verifyBundleFile, verifyImage } from '../index.ts';
+import { TEST_TRUST_ROOT_WARNING, certificateAuthorityTrust } from '../trust.ts';
 import { quote } from '../text/quote.ts';
-import { VERSION } from '../version.ts';
 import { type Io, describeOutcome, describeSigner, guardIo, processIo } from './io.ts';
 import { HELP, type VerifyBundleCommand, type VerifyCommand, checkArgumentSizes, parseCommand } from './args.ts';
 import { readOwnedFile } from '../io/local-files.ts';

@@ -10,6 +10,7 @@ import {
   SigverifyError,
   type VerificationResult,
   checkProcessorConfig,
+  configuredTrustSource,
   loadProcessorConfigFile,
   readPolicyFile,
   trustedRootFile,
@@ -91,6 +92,8 @@ function parse(command: string, argv: readonly string[], io: Io): Parsed {
     help: false,
     options: {
       ...(trustedRoot === undefined ? {} : { trust: trustedRootFile(trustedRoot) }),
+      // Modules without their own trust use the source `sigverify trust init` recorded, as verify does.
+      defaultTrust: configuredTrustSource(),
       ...(values['allow-http-registry'] === true ? { allowHttpRegistry: true } : {}),
       ...(values['allow-test-trust-root-unsafe'] === true ? { allowTestTrustRootUnsafe: true } : {}),
       ...(auditLog === undefined ? {} : { audit: new AuditLog(auditLog) }),

@@ -1,15 +1,14 @@
 import { parseArgs } from 'node:util';
+import { SigverifyError, isSigverifyError } from '../index.ts';
 import {
   type QualificationCaseResult,
   type QualificationReport,
-  SigverifyError,
   defaultReportDirectory,
   describeExpectation,
   describeObservation,
-  isSigverifyError,
   runQualification,
   writeQualificationReport,
-} from '../index.ts';
+} from '../qualify/index.ts';
 import type { Io } from './io.ts';
 import { table } from './processor.ts';
 

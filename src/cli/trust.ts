@@ -1,6 +1,5 @@
+import { SigverifyError, type TrustRoot } from '../index.ts';
 import {
-  SigverifyError,
-  type TrustRoot,
   type TrustStatus,
   type TufTrustConfig,
   defaultTufCachePath,
@@ -10,7 +9,7 @@ import {
   resolveConfiguredTrust,
   trustStatus,
   tufTrustSource,
-} from '../index.ts';
+} from '../trust.ts';
 import { TRUST_HELP, type TrustCommand, parseTrustCommand } from './trust-args.ts';
 import type { Io } from './io.ts';
 

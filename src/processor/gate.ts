@@ -5,7 +5,7 @@ import { SigverifyError, isSigverifyError } from '../errors.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { type Digest, parseReference, repositoryName } from '../reference/index.ts';
 import { ContentStores, type CredentialSource, type StoreFactory } from '../registry/index.ts';
-import { TEST_TRUST_ROOT_WARNING, type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot, isTestTrustRoot } from '../trust-root/index.ts';
+import { TEST_TRUST_ROOT_WARNING, type TrustRoot, type TrustSource, emptyTrustRoot, isTestTrustRoot, trustSourceFrom } from '../trust-root/index.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
 import { ImageVerifier, type ResolvedReference, type VerificationResult, type VerifyOptions, resolveReference } from '../verify/index.ts';
 import { VERSION } from '../version.ts';
@@ -37,6 +37,8 @@ export interface GateOptions {
   readonly limits?: Partial<Limits>;
   readonly fetch?: typeof fetch;
   readonly signal?: AbortSignal;
+  /** Trust for modules whose policy names none; default public-good TUF (never a source recorded behind the caller's back). */
+  readonly defaultTrust?: TrustSource;
   /** Where content is opened (see VerifyOptions.stores); default one for this gate, so tokens are reused across calls. */
   readonly stores?: StoreFactory;
 }
@@ -189,8 +191,8 @@ export class ModuleGate {
     if (policy === undefined) throw new TypeError('a module that requires a signature has a policy');
     // Key mode without the log needs no Sigstore trust at all (cosign#4550), unless a source is configured.
     const configured = this.#options.trust ?? compiled.trust;
-    // Otherwise the source `sigverify trust init` configured, else public-good TUF.
-    const source = configured ?? (policy.mode === 'key' && !policy.requireTlog ? undefined : configuredTrustSource());
+    // Otherwise the caller's default (the CLI passes the source `sigverify trust init` recorded), else public-good TUF.
+    const source = configured ?? (policy.mode === 'key' && !policy.requireTlog ? undefined : this.#options.defaultTrust ?? trustSourceFrom({ source: 'public-good' }));
     const policyDigest = compiled.policyDigest(source);
     const now = this.#clock();
     const memo = this.#verifiers.get(policyDigest);
@@ -212,7 +214,7 @@ export class ModuleGate {
         stores: this.#stores,
         limits: this.#limits,
         // The root is loaded once here and shared by every verifier of this policy.
-        trust: { description: source?.description ?? 'none', key: source?.key ?? 'none', load: () => Promise.resolve(root) },
+        trust: root,
         ...(compiled.platform === undefined ? {} : { platform: compiled.platform }),
       };
       const policy = compiled.policy as NonNullable<CompiledModule['policy']>;

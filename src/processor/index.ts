@@ -11,6 +11,7 @@ export {
   loadProcessorConfigFile,
   parseModulePolicy,
   parseProcessorConfig,
+  type PolicyBytes,
   readPolicyFile,
 } from './module-policy.ts';
 export { type ModuleTrust, ModuleTrustSchema, trustSourceOf } from './trust.ts';

@@ -7,7 +7,7 @@ import { parseJson, parseValue } from '../json/parse.ts';
 import type { Limits } from '../limits.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { assembledTrust } from './assembled.ts';
-import { PUBLIC_GOOD_MIRROR, PUBLIC_GOOD_ROOT, type TrustSource, type TufOptions, defaultTufCachePath, sourceKey, trustedRootFile } from './sources.ts';
+import { PUBLIC_GOOD_MIRROR, PUBLIC_GOOD_ROOT, type TrustSource, defaultTufCachePath, sourceKey, trustedRootFile } from './sources.ts';
 import type { TrustRoot } from './trusted-root.ts';
 import { writeAtomic } from './tuf/cache.ts';
 import { type TufTrustSource, tufSource } from './tuf/source.ts';
@@ -118,17 +118,6 @@ export function tufTrustSource(given: TufTrustConfig, options: TrustSourceOption
   });
 }
 
-/** The trust root distributed by TUF: the public good by default, or another mirror with its initial root. */
-export function tufTrustRoot(options: TufOptions = {}): TufTrustSource {
-  const common = {
-    ...(options.cachePath === undefined ? {} : { cacheDir: options.cachePath }),
-    ...(options.rootPath === undefined ? {} : { root: options.rootPath }),
-    ...(options.allowExpiredMetadataUnsafe === true ? { allowExpiredMetadataUnsafe: true } : {}),
-  };
-  return options.mirrorUrl === undefined || options.mirrorUrl === PUBLIC_GOOD_MIRROR
-    ? tufTrustSource({ source: 'public-good', ...common })
-    : tufTrustSource({ source: 'tuf-mirror', url: options.mirrorUrl, ...common });
-}
 
 /**
  * The source `sigverify trust init` configured, recorded in

@@ -1,4 +1,4 @@
-export { PUBLIC_GOOD_MIRROR, PUBLIC_GOOD_ROOT, type TrustSource, type TufOptions, defaultTufCachePath, trustedRootFile } from './sources.ts';
+export { PUBLIC_GOOD_MIRROR, PUBLIC_GOOD_ROOT, type TrustSource, defaultTufCachePath, trustedRootFile } from './sources.ts';
 export {
   type AssembledTrustFiles,
   type CertificateAuthorityFiles,
@@ -23,7 +23,6 @@ export {
   trustSourceFrom,
   trustSourceFromCache,
   tufSourceId,
-  tufTrustRoot,
   tufTrustSource,
 } from './config.ts';
 export { type KeyStatus, type RoleStatus, TRUST_STATUS_MEDIA_TYPE, type TrustStatus, type TrustStatusOptions, trustStatus } from './status.ts';

@@ -55,18 +55,6 @@ export function sourceKey(config: Readonly<Record<string, unknown>>): string {
 
 export const PUBLIC_GOOD_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
 
-/** Public-good TUF through {@link tufTrustRoot}: the options it had before `TrustConfig`, kept as they were. */
-export interface TufOptions {
-  /** Mirror URL; default the public-good Sigstore TUF CDN (whose initial root sigverify pins). */
-  readonly mirrorUrl?: string;
-  /** Initial root.json for a mirror whose root sigverify does not pin. */
-  readonly rootPath?: string;
-  /** Cache base directory (each repository in its own subdirectory); default {@link defaultTufCachePath}. */
-  readonly cachePath?: string;
-  /** Accept expired TUF metadata (recorded in the TrustRoot). Unsafe. */
-  readonly allowExpiredMetadataUnsafe?: boolean;
-}
-
 /** `$SIGVERIFY_TUF_CACHE`, else `$XDG_CACHE_HOME/sigverify/tuf`, else `~/.cache/sigverify/tuf`. */
 export function defaultTufCachePath(): string {
   return process.env['SIGVERIFY_TUF_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'sigverify', 'tuf');

@@ -1,6 +1,7 @@
 import type { Verifier } from '@sigstore/verify';
 import { z } from 'zod';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../cosign/index.ts';
+import { predicateTypeOf } from '../cosign/predicate-types.ts';
 import { type ErrorCode, SigverifyError, isSigverifyError } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
@@ -17,7 +18,7 @@ import {
 } from '../reference/index.ts';
 import { ContentStores, type CredentialSource, type StoreFactory } from '../registry/index.ts';
 import type { ContentStore } from '../registry/types.ts';
-import { type TrustRoot, type TrustSource, configuredTrustSource, emptyTrustRoot, isTestTrustRoot } from '../trust-root/index.ts';
+import { type TrustRoot, type TrustSource, emptyTrustRoot, isTestTrustRoot, trustSourceFrom } from '../trust-root/index.ts';
 import { quote } from '../text/quote.ts';
 import { VERSION } from '../version.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
@@ -27,8 +28,13 @@ import { ByteBudget, BudgetedStore } from './budget.ts';
 import { createSigstoreVerifier } from './sigstore.ts';
 
 export interface VerifyOptions {
-  /** Where trust comes from; default: the public-good Sigstore through TUF. */
-  readonly trust?: TrustSource;
+  /**
+   * Where trust comes from: a source (loaded once, by {@link ImageVerifier.create})
+   * or a root already loaded (shared between verifiers, refreshed by the caller).
+   * Default: the public-good Sigstore through TUF. Never the source `sigverify
+   * trust init` recorded for the CLI: a library call trusts only what its caller names.
+   */
+  readonly trust?: TrustSource | TrustRoot;
   /** Permit plain-HTTP registries beyond loopback (`--allow-http-registry`). */
   readonly allowHttpRegistry?: boolean;
   /** Registry credentials; default: the Docker config (`DOCKER_CONFIG`, `~/.docker/config.json`). */
@@ -38,7 +44,8 @@ export interface VerifyOptions {
   readonly signatureRepository?: string;
   /**
    * Verify attestations of this predicate type instead of signatures
-   * (`verify-attestation --type`). By default only cosign signatures count:
+   * (`verify-attestation --type`): a URI, or one of cosign's aliases
+   * (`slsaprovenance1`, `spdxjson`, `cyclonedx`, `vuln`, …). By default only cosign signatures count:
    * predicate type `https://sigstore.dev/cosign/sign/v1` (docs/formats.md §4.6).
    */
   readonly attestationPredicateType?: string;
@@ -154,7 +161,7 @@ export class ImageVerifier {
     this.policy = policy;
     this.purpose = options.attestationPredicateType === undefined
       ? { kind: 'signature', predicateType: COSIGN_SIGN_PREDICATE_TYPE }
-      : { kind: 'attestation', predicateType: options.attestationPredicateType };
+      : { kind: 'attestation', predicateType: predicateTypeOf(options.attestationPredicateType) };
     this.trust = trust;
     this.#options = options;
     this.#limits = resolveLimits(options.limits);
@@ -308,9 +315,10 @@ export async function verifyImage(reference: string, policy: PolicyInput | Polic
  * Key mode with the log ignored needs no Sigstore trust (cosign#4550); every
  * other mode needs the trust root, from the caller's source or public-good TUF.
  */
-async function loadTrust(policy: Policy, source: TrustSource | undefined): Promise<TrustRoot> {
-  if (source === undefined && policy.mode === 'key' && !policy.requireTlog) return emptyTrustRoot();
-  return (source ?? configuredTrustSource()).load();
+async function loadTrust(policy: Policy, trust: TrustSource | TrustRoot | undefined): Promise<TrustRoot> {
+  if (trust !== undefined && 'trustedRoot' in trust) return trust;
+  if (trust === undefined && policy.mode === 'key' && !policy.requireTlog) return emptyTrustRoot();
+  return (trust ?? trustSourceFrom({ source: 'public-good' })).load();
 }
 
 /**

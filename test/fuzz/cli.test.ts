@@ -79,7 +79,7 @@ describe('fuzz: command lines', () => {
               ...(ignoreTlog ? { ignoreTlogUnsafe: true } : {}),
             },
             output: output ?? 'text',
-            predicateType: command === 'verify' ? undefined : PREDICATE_TYPE_ALIASES[type ?? 'custom'],
+            predicateType: command === 'verify' ? undefined : (type ?? 'custom'),
             platform,
           });
         },

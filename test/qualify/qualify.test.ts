@@ -4,15 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runQualify } from '../../src/cli/qualify.ts';
-import {
-  QUALIFICATION_REPORT_MEDIA_TYPE,
-  type QualificationReport,
-  VERSION,
-  renderQualificationHtml,
-  runQualification,
-  trustSourceFrom,
-  writeQualificationReport,
-} from '../../src/index.ts';
+import { VERSION, trustSourceFrom } from '../../src/index.ts';
+import { QUALIFICATION_REPORT_MEDIA_TYPE, type QualificationReport, renderQualificationHtml, runQualification, writeQualificationReport } from '../../src/qualify/index.ts';
 import { matches } from '../../src/qualify/protocol.ts';
 import { runCli } from '../helpers/cli.ts';
 import { FIXTURES, TEST_TRUSTED_ROOT, fixtureDigest } from '../helpers/fixtures.ts';

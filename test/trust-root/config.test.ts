@@ -13,9 +13,9 @@ import {
   recordTrustConfig,
   resolveConfiguredTrust,
   trustSourceFrom,
+  tufTrustSource,
   trustSourceFromCache,
   tufSourceId,
-  tufTrustRoot,
 } from '../../src/trust-root/index.ts';
 import { REPO_ROOT, TEST_TRUSTED_ROOT } from '../helpers/fixtures.ts';
 import { describeInterop } from '../helpers/interop.ts';
@@ -60,7 +60,7 @@ describe('TrustConfig', () => {
 
   it('the public-good source starts from the pinned root shipped in trust-root/', () => {
     expect(PUBLIC_GOOD_ROOT).toBe(join(REPO_ROOT, 'trust-root', 'public-good', 'root.json'));
-    const source = tufTrustRoot({ cachePath: join(work, 'pg') });
+    const source = tufTrustSource({ source: 'public-good', cacheDir: join(work, 'pg') });
     expect(source.description).toBe('TUF repository https://tuf-repo-cdn.sigstore.dev/');
     expect(source.cachePath).toBe(join(work, 'pg', 'public-good'));
   });

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import { trustSourceFrom, tufTrustRoot } from '../../src/trust-root/index.ts';
+import { trustSourceFrom } from '../../src/trust-root/index.ts';
 import { describeInterop, interopAvailable } from '../helpers/interop.ts';
 import {
   PUBLIC_GOOD_BEFORE_EXPIRY,
@@ -83,21 +83,21 @@ describeInterop('public-good TUF repository served from a directory', () => {
 describeInterop('public-good TUF repository served from loopback HTTP', () => {
   it('walks the root from version 1 to 15 and yields the signed trusted_root.json', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: PUBLIC_GOOD_BEFORE_EXPIRY });
-    const source = tufTrustRoot({ mirrorUrl: served.url, rootPath: PUBLIC_GOOD_ROOT_V1(), cachePath: join(work, 'http') });
+    const source = trustSourceFrom({ source: 'tuf-mirror', url: served.url, root: PUBLIC_GOOD_ROOT_V1(), cacheDir: join(work, 'http') });
     expect((await source.load()).digest).toBe(trustedRootDigest());
     expect(served.requests).toContain('/15.root.json');
   });
 
   it('makes no request at all while the cached metadata is fresh', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: PUBLIC_GOOD_BEFORE_EXPIRY });
-    const root = await tufTrustRoot({ mirrorUrl: served.url, cachePath: join(work, 'http') }).load();
+    const root = await trustSourceFrom({ source: 'tuf-mirror', url: served.url, cacheDir: join(work, 'http') }).load();
     expect(root.digest).toBe(trustedRootDigest());
     expect(served.requests).toEqual([]);
   });
 
   it('refuses the cache once the timestamp has expired and the mirror has nothing newer', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: AFTER_TIMESTAMP_EXPIRY });
-    await expect(tufTrustRoot({ mirrorUrl: served.url, cachePath: join(work, 'http') }).load()).rejects.toMatchObject({
+    await expect(trustSourceFrom({ source: 'tuf-mirror', url: served.url, cacheDir: join(work, 'http') }).load()).rejects.toMatchObject({
       code: 'TRUST_METADATA_EXPIRED',
       details: { role: 'timestamp', expires: PUBLIC_GOOD_TIMESTAMP_EXPIRES },
     });
@@ -109,7 +109,7 @@ describeInterop('public-good TUF repository served from loopback HTTP', () => {
     const original = files.get(key) as Buffer;
     files.set(key, Buffer.concat([original.subarray(0, -1), Buffer.from(' ')]));
     try {
-      const source = tufTrustRoot({ mirrorUrl: served.url, rootPath: join(ROOT_SIGNING(), 'metadata', 'root.json'), cachePath: join(work, 'tampered') });
+      const source = trustSourceFrom({ source: 'tuf-mirror', url: served.url, root: join(ROOT_SIGNING(), 'metadata', 'root.json'), cacheDir: join(work, 'tampered') });
       await expect(source.load()).rejects.toMatchObject({ code: 'TRUST_TARGET_MISMATCH' });
     } finally {
       files.set(key, original);
