@@ -9,14 +9,14 @@
  */
 
 // Errors: one base class, closed unions of codes.
-export { BaseError, ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorKind, REJECTION_CODES, type RejectionCode, SigverifyError, SignatureRejected, isSigverifyError } from './errors.ts';
+export { BaseError, ERROR_CODES, type ErrorCode, type ErrorDetails, type ErrorKind, REJECTION_CODES, type RejectionCode, SigverifyError, isSigverifyError } from './errors.ts';
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
 export { quote } from './text/quote.ts';
 export { VERSION } from './version.ts';
 
 // References and content.
-export { type Digest, type ImageReference, parseReference, pinnedReference } from './reference/index.ts';
-export { ContentStores, type ContentStoresOptions, type CredentialSource, type Credentials, type StoreFactory, dockerConfigCredentials, staticCredentials } from './registry/index.ts';
+export { type Digest, type ImageReference, manifestReference, parseReference, pinnedReference } from './reference/index.ts';
+export { type ConnectionOptions, ContentStores, type ContentStoresOptions, type CredentialSource, type Credentials, type StoreFactory, dockerConfigCredentials, staticCredentials } from './registry/index.ts';
 export type { ContentStore, FetchedManifest, ReferrersListing } from './registry/index.ts';
 
 // Trust: one vocabulary (TrustConfig), one way to a source.

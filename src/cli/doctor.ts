@@ -7,6 +7,7 @@ import {
   type TrustSource,
   VERSION,
   dockerConfigCredentials,
+  manifestReference,
   parseReference,
   trustedRootFile,
   configuredTrustSource,
@@ -115,7 +116,7 @@ async function imageChecks(image: string, allowHttp: boolean, now: () => Date): 
   }
   if (ref.kind === 'layout') {
     try {
-      const found = await new ContentStores().open(ref).getManifest(ref.digest ?? ref.tag ?? 'latest');
+      const found = await new ContentStores().open(ref).getManifest(manifestReference(ref));
       return [found === undefined
         ? { name: 'image', status: 'fail', detail: `${image} is not in the layout`, fix: 'check the tag or digest' }
         : { name: 'image', status: 'ok', detail: `${image} resolves to ${found.digest}` }];
@@ -133,7 +134,7 @@ async function imageChecks(image: string, allowHttp: boolean, now: () => Date): 
   }
   const client = new ContentStores({ credentials, allowHttpRegistry: allowHttp }).open(ref);
   try {
-    const found = await client.getManifest(ref.digest ?? ref.tag ?? 'latest');
+    const found = await client.getManifest(manifestReference(ref));
     checks.push(found === undefined
       ? { name: 'registry', status: 'fail', detail: `${image}: not found in ${ref.registry}`, fix: 'check the repository and tag' }
       : { name: 'registry', status: 'ok', detail: `${image} resolves to ${found.digest}` });

@@ -19,6 +19,3 @@ export const ATTESTATION_TAG_SUFFIX = '.att';
 
 /** Layer media type of a legacy attestation: a DSSE envelope (docs/formats.md §3). */
 export const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
-
-/** Layer annotation naming a legacy attestation's predicate type (a hint; the signed statement decides). */
-export const ANNOTATION_PREDICATE_TYPE = 'predicateType';

@@ -4,20 +4,16 @@ import { DEFAULT_CACHE_TTL_MS } from '../cache/result-cache.ts';
 import { SigverifyError, isSigverifyError } from '../errors.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { type Digest, parseReference, repositoryName } from '../reference/index.ts';
-import { ContentStores, type CredentialSource, type StoreFactory } from '../registry/index.ts';
+import { type ConnectionOptions, ContentStores, type StoreFactory } from '../registry/index.ts';
 import { TEST_TRUST_ROOT_WARNING, type TrustRoot, type TrustSource, emptyTrustRoot, isTestTrustRoot, trustSourceFrom } from '../trust-root/index.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
 import { ImageVerifier, type ResolvedReference, type VerificationResult, type VerifyOptions, resolveReference } from '../verify/index.ts';
 import { VERSION } from '../version.ts';
 import { CompiledModule, type ModuleLoadOptions, compileModulePolicy, parseProcessorConfig, stringMember } from './module-policy.ts';
 
-export interface GateOptions {
+export interface GateOptions extends ConnectionOptions {
   /** Overrides every module's `trust`; default the module's, else the source `trust init` configured, else public-good TUF. */
   readonly trust?: TrustSource;
-  /** Registry credentials; default the Docker config. */
-  readonly credentials?: CredentialSource;
-  /** Permit plain-HTTP registries beyond loopback. */
-  readonly allowHttpRegistry?: boolean;
   /** Reuse decisions for a TTL; default none (every call verifies). */
   readonly cache?: ResultCache;
   /** Where every decision is recorded; a decision that cannot be recorded is refused (AUDIT_UNAVAILABLE). */
@@ -34,13 +30,8 @@ export interface GateOptions {
    * it the gate refuses them (TRUST_ROOT_FOR_TESTS).
    */
   readonly allowTestTrustRootUnsafe?: boolean;
-  readonly limits?: Partial<Limits>;
-  readonly fetch?: typeof fetch;
-  readonly signal?: AbortSignal;
   /** Trust for modules whose policy names none; default public-good TUF (never a source recorded behind the caller's back). */
   readonly defaultTrust?: TrustSource;
-  /** Where content is opened (see VerifyOptions.stores); default one for this gate, so tokens are reused across calls. */
-  readonly stores?: StoreFactory;
 }
 
 export type GateDecision = 'verified' | 'signature-not-required';

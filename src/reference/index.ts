@@ -9,6 +9,7 @@ export {
   formatReference,
   parseReference,
   parseRegistryReference,
+  manifestReference,
   pinnedReference,
   repositoryName,
 } from './reference.ts';

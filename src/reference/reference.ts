@@ -126,6 +126,13 @@ export function formatReference(ref: ImageReference): string {
   return `${repositoryName(ref)}${ref.tag === undefined ? '' : `:${ref.tag}`}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
 }
 
+/** What to ask a registry or layout for: the digest, else the tag (the parsers give every reference one or the other). */
+export function manifestReference(ref: ImageReference): string {
+  const wanted = ref.digest ?? ref.tag;
+  if (wanted === undefined) throw new TypeError(`${repositoryName(ref)}: a reference with neither tag nor digest was not made by the parser`);
+  return wanted;
+}
+
 /** The digest-pinned reference to run: `registry/repository@sha256:…`. */
 export function pinnedReference(ref: ImageReference, digest: Digest): string {
   return `${repositoryName(ref)}@${digest}`;

@@ -29,6 +29,22 @@ export interface ContentStoresOptions {
  */
 const MAX_POOLED_REPOSITORIES = 1000;
 
+/** How a verification reaches registries: shared by VerifyOptions and GateOptions. */
+export interface ConnectionOptions {
+  /** Permit plain-HTTP registries beyond loopback (`--allow-http-registry`). */
+  readonly allowHttpRegistry?: boolean;
+  /** Registry credentials; default the Docker config (`DOCKER_CONFIG`, `~/.docker/config.json`). */
+  readonly credentials?: CredentialSource;
+  /** Caps (src/limits.ts); what is not given keeps its default. */
+  readonly limits?: Partial<Limits>;
+  /** Injectable for tests and embedding; default the global fetch. */
+  readonly fetch?: typeof fetch;
+  /** The caller's cancellation; every verification also has its own deadline. */
+  readonly signal?: AbortSignal;
+  /** Where content is opened: share one (the gate does) so registry tokens are reused; default one built from the fields above. */
+  readonly stores?: StoreFactory;
+}
+
 /** Opens content by reference: the seam tests, benchmarks and embedders inject (an in-memory store, a mirror). */
 export interface StoreFactory {
   open(ref: ImageReference, signal?: AbortSignal): ContentStore;

@@ -12,11 +12,12 @@ import {
   type ImageReference,
   formatReference,
   isDigest,
+  manifestReference,
   parseReference,
   parseRegistryReference,
   pinnedReference,
 } from '../reference/index.ts';
-import { ContentStores, type CredentialSource, type StoreFactory } from '../registry/index.ts';
+import { type ConnectionOptions, ContentStores, type StoreFactory } from '../registry/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import { type TrustRoot, type TrustSource, emptyTrustRoot, isTestTrustRoot, trustSourceFrom } from '../trust-root/index.ts';
 import { quote } from '../text/quote.ts';
@@ -27,7 +28,7 @@ import { type DiscoverySummary, type MatcherSummary, type PolicySummary, RESULT_
 import { ByteBudget, BudgetedStore } from './budget.ts';
 import { createSigstoreVerifier } from './sigstore.ts';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends ConnectionOptions {
   /**
    * Where trust comes from: a source (loaded once, by {@link ImageVerifier.create})
    * or a root already loaded (shared between verifiers, refreshed by the caller).
@@ -35,11 +36,6 @@ export interface VerifyOptions {
    * trust init` recorded for the CLI: a library call trusts only what its caller names.
    */
   readonly trust?: TrustSource | TrustRoot;
-  /** Permit plain-HTTP registries beyond loopback (`--allow-http-registry`). */
-  readonly allowHttpRegistry?: boolean;
-  /** Registry credentials; default: the Docker config (`DOCKER_CONFIG`, `~/.docker/config.json`). */
-  readonly credentials?: CredentialSource;
-  readonly limits?: Partial<Limits>;
   /** Read signatures from another repository (cosign's `COSIGN_REPOSITORY`). */
   readonly signatureRepository?: string;
   /**
@@ -54,15 +50,6 @@ export interface VerifyOptions {
    * this platform, from the verified index, as the reference to run.
    */
   readonly platform?: string;
-  /** Injectable for tests and embedding; default: the global fetch. */
-  readonly fetch?: typeof fetch;
-  readonly signal?: AbortSignal;
-  /**
-   * Where content is opened: share one between verifiers (the gate does) so
-   * registry tokens are reused across verifications. Default: one of this
-   * verifier's own, from `allowHttpRegistry`, `credentials`, `limits`, `fetch`.
-   */
-  readonly stores?: StoreFactory;
 }
 
 /** The image a reference resolved to: its digest, computed from these bytes. */
@@ -327,7 +314,7 @@ async function loadTrust(policy: Policy, trust: TrustSource | TrustRoot | undefi
  * index digest, which is what cosign signs (docs/formats.md §1.1, §4.7).
  */
 async function resolveImage(store: ContentStore, ref: ImageReference, reference: string, limits: Limits): Promise<ResolvedImage> {
-  const wanted = ref.digest ?? ref.tag ?? 'latest';
+  const wanted = manifestReference(ref);
   const fetched = await store.getManifest(wanted);
   if (fetched === undefined) {
     throw new SigverifyError('IMAGE_NOT_FOUND', `image ${formatReference(ref)} not found in ${store.description}`, { details: { reference, ...(isDigest(wanted) ? { digest: wanted } : {}) } });

@@ -16,8 +16,8 @@ describe('the public API', () => {
     expect(Object.keys(root).sort()).toEqual([
       'AUDIT_DECISIONS', 'AUDIT_RECORD_MEDIA_TYPE', 'AuditLog', 'BaseError', 'CompiledModule', 'ContentStores', 'DEFAULT_CACHE_TTL_MS',
       'DEFAULT_LIMITS', 'ERROR_CODES', 'GATE_RESULT_MEDIA_TYPE', 'ImageVerifier', 'ModuleGate', 'REJECTION_CODES', 'RESULT_MEDIA_TYPE',
-      'ResultCache', 'SignatureRejected', 'SigverifyError', 'VERSION', 'checkProcessorConfig', 'compileModulePolicy', 'configuredTrustSource',
-      'dockerConfigCredentials', 'gateModule', 'isSigverifyError', 'loadModulePolicyFile', 'loadProcessorConfigFile', 'parseModulePolicy',
+      'ResultCache', 'SigverifyError', 'VERSION', 'checkProcessorConfig', 'compileModulePolicy', 'configuredTrustSource',
+      'dockerConfigCredentials', 'gateModule', 'isSigverifyError', 'loadModulePolicyFile', 'loadProcessorConfigFile', 'manifestReference', 'parseModulePolicy',
       'parseReference', 'parseTrustConfig', 'pinnedReference', 'quote', 'readPolicyFile', 'resolveReference', 'staticCredentials',
       'summarizeAuditLog', 'trustSourceFrom', 'trustedRootFile', 'verifyAuditLog', 'verifyBundleFile', 'verifyImage',
     ]);

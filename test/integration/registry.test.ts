@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustedRootFile } from '../../src/trust-root/index.ts';
 import { type VerificationResult, verifyImage } from '../../src/verify/index.ts';
+import { sha256Digest } from '../../src/reference/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import {
   COSIGN_PUB,
@@ -192,14 +193,26 @@ describe('qualification cases against a real registry (CLI subprocess)', () => {
 describe('library API against the real registry', () => {
   it('verifyImage returns the versioned result', async () => {
     const result = await verifyImage(image('signed'), { certificateIdentity: FIXTURE_IDENTITY, certificateOidcIssuer: FIXTURE_ISSUER }, { trust: trustedRootFile(TEST_TRUSTED_ROOT) });
-    expect(result.mediaType).toBe('application/vnd.sigverify.verification-result+json;version=1');
-    expect(result.trustRoot.digest).toMatch(/^sha256:/);
-    expect(JSON.parse(readFileSync(TEST_TRUSTED_ROOT, 'utf8'))).toBeTruthy();
+    expect(result).toMatchObject({
+      mediaType: 'application/vnd.sigverify.verification-result+json;version=1',
+      verified: true,
+      digest: fixtureDigest('signed'),
+      pinnedReference: `${running().host}/fixtures@${fixtureDigest('signed')}`,
+      // The trust root recorded is exactly the file given.
+      trustRoot: { digest: sha256Digest(readFileSync(TEST_TRUSTED_ROOT)), testRoot: true },
+      verifiedSignatures: 1,
+    });
   });
 
   it('throws typed errors with the per-signature result attached', async () => {
     await expect(
       verifyImage(image('signed'), { certificateIdentity: 'someone@else', certificateOidcIssuer: FIXTURE_ISSUER }, { trust: trustedRootFile(TEST_TRUSTED_ROOT) }),
-    ).rejects.toMatchObject({ name: 'SigverifyError', code: 'NO_MATCHING_SIGNATURE', kind: 'rejected', details: { digest: fixtureDigest('signed') } });
+    ).rejects.toMatchObject({
+      name: 'SigverifyError',
+      code: 'NO_MATCHING_SIGNATURE',
+      kind: 'rejected',
+      details: { digest: fixtureDigest('signed') },
+      result: { verified: false, signatures: [{ outcome: 'failed', reason: { code: 'IDENTITY_MISMATCH' } }] },
+    });
   });
 });
