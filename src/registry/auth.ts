@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type ErrorDetails, SigverifyError } from '../errors.ts';
 import { type CredentialSource, type Credentials, IDENTITY_TOKEN_USERNAME } from './credentials.ts';
-import { type HttpContext, type HttpRequest, isLoopbackHost, redactUrl, send } from './http.ts';
+import { type HttpContext, type HttpRequest, isLoopbackHost, redactUrl, send } from '../http/http.ts';
 
 /**
  * Registry authentication as Docker and every OCI registry in use do it

@@ -4,7 +4,7 @@ import { type Digest, isDigest, parseRegistryReference, sha256Digest, TAG_PATTER
 import { Authenticator } from './auth.ts';
 import type { CredentialSource } from './credentials.ts';
 import { type Descriptor, parseManifest } from '../oci/index.ts';
-import { defaultSleep, type HttpContext, type HttpRequest, type HttpResponse, isLoopbackHost, redactUrl, send } from './http.ts';
+import { defaultSleep, type HttpContext, type HttpRequest, type HttpResponse, isLoopbackHost, redactUrl, send } from '../http/http.ts';
 import { nextLink } from './link.ts';
 import { MANIFEST_ACCEPT, MEDIA_TYPES, mediaTypeOf } from './media-types.ts';
 import type { ContentStore, FetchedManifest, ReferrersListing } from './types.ts';

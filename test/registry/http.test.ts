@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, parseRetryAfter, redactUrl, registryErrorCodes, resolveRedirect } from '../../src/registry/http.ts';
+import { isLoopbackHost, parseRetryAfter, redactUrl, registryErrorCodes, resolveRedirect } from '../../src/http/http.ts';
 
 describe('parseRetryAfter', () => {
   const now = Date.parse('2025-01-01T00:00:00Z');

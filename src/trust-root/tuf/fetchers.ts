@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Fetcher } from 'tuf-js';
 // tuf-js exports its error classes only from this module. The Updater ends a root walk on
@@ -10,7 +9,7 @@ import { DownloadHTTPError, DownloadLengthMismatchError } from 'tuf-js/dist/erro
 import { SigverifyError } from '../../errors.ts';
 import { readFileCapped } from '../../io/read-capped.ts';
 import type { Limits } from '../../limits.ts';
-import { redactUrl, resolveRedirect } from '../../registry/http.ts';
+import { type HttpContext, defaultSleep, redactUrl, send } from '../../http/http.ts';
 import { VERSION } from '../../version.ts';
 import type { TufRole } from '../trusted-root.ts';
 import { type TufRepositoryLocation, describeRepository } from './source.ts';
@@ -107,111 +106,46 @@ export function roleOf(name: string): TufRole | undefined {
   return match === null ? undefined : (match[1] as TufRole);
 }
 
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
-
 /**
- * A TUF mirror over HTTP(S) with the global `fetch` (injectable). TUF metadata
- * is signed, so plain HTTP is acceptable for an intranet mirror; redirects are
- * followed by hand and only within the mirror's origin; one deadline per
- * request covers headers and body; transient failures are retried with
- * back-off (Limits: requestTimeoutMs, maxRedirects, maxRetries, retryBaseDelayMs).
+ * A TUF mirror over HTTP(S), through the one HTTP layer (http/http.ts): one
+ * deadline per request covering headers and body, bounded retries with
+ * back-off, redirects followed by hand and only within the mirror's origin,
+ * bodies capped while streaming. TUF metadata is signed, so plain HTTP is
+ * acceptable for an intranet mirror. Failures are the trust root's
+ * (TRUST_ROOT_UNAVAILABLE), not a registry's; absence and excess length are
+ * the errors tuf-js expects (DownloadHTTPError, DownloadLengthMismatchError).
  */
 export class HttpTufFetcher extends TufFetcher {
-  readonly #fetch: typeof fetch | undefined;
-  readonly #origin: string;
+  readonly #http: HttpContext;
 
   /** `fetchImpl`: default the global fetch, looked up at each request. */
   constructor(mirrorUrl: string, limits: Limits, fetchImpl?: typeof fetch) {
-    const base = new URL(mirrorUrl);
-    super(describeRepository({ kind: 'http', url: mirrorUrl }), base, limits);
-    this.#fetch = fetchImpl;
-    this.#origin = base.origin;
+    super(describeRepository({ kind: 'http', url: mirrorUrl }), new URL(mirrorUrl), limits);
+    this.#http = {
+      fetch: (input, init) => (fetchImpl ?? globalThis.fetch)(input, init),
+      limits,
+      allowHttp: true,
+      userAgent: `sigverify/${VERSION}`,
+      sleep: defaultSleep,
+      now: Date.now,
+    };
   }
 
   protected async read(url: URL, name: string, maxBytes: number): Promise<Buffer> {
-    for (let attempt = 0; ; attempt++) {
-      const last = attempt >= this.limits.maxRetries;
-      let response: { status: number; body?: Buffer };
-      try {
-        response = await this.#attempt(url, name, maxBytes);
-      } catch (error) {
-        if (error instanceof SigverifyError || error instanceof DownloadLengthMismatchError) throw error;
-        // A deadline is not retried: the next attempt would most likely wait as long.
-        const timedOut = error instanceof Error && error.name === 'TimeoutError';
-        if (timedOut || last) throw this.#unreachable(name, timedOut ? new Error(`no complete response within ${this.limits.requestTimeoutMs} ms`, { cause: error }) : error);
-        await delay(this.limits.retryBaseDelayMs * 2 ** attempt);
-        continue;
-      }
-      if (response.body !== undefined) return response.body;
-      if (response.status === 403 || response.status === 404) throw new DownloadHTTPError(`${name}: HTTP ${response.status}`, response.status);
-      if (!RETRYABLE_STATUSES.has(response.status) || last) {
-        throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `${this.location}: ${name} answered HTTP ${response.status}`, {
-          details: { url: redactUrl(url), status: response.status },
-        });
-      }
-      await delay(this.limits.retryBaseDelayMs * 2 ** attempt);
+    let response;
+    try {
+      response = await send({ url, what: `${this.location}: ${name}`, maxBytes, redirects: 'same-origin', details: { url: redactUrl(url) } }, this.#http);
+    } catch (error) {
+      if (!(error instanceof SigverifyError)) throw error;
+      if (error.code === 'LIMIT_EXCEEDED') throw new DownloadLengthMismatchError(`${name} is larger than ${maxBytes} bytes`);
+      // Unreachable, timed out, failing, redirected away: no trust root from here.
+      throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', error.message, { cause: error, details: error.details });
     }
-  }
-
-  async #attempt(first: URL, name: string, maxBytes: number): Promise<{ status: number; body?: Buffer }> {
-    const signal = AbortSignal.timeout(this.limits.requestTimeoutMs);
-    let url = first;
-    for (let redirects = 0; ; redirects++) {
-      const response = await (this.#fetch ?? globalThis.fetch)(url, { redirect: 'manual', signal, headers: { 'user-agent': `sigverify/${VERSION}` } });
-      if (REDIRECT_STATUSES.has(response.status)) {
-        await response.body?.cancel().catch(() => undefined);
-        const target = resolveRedirect(url, response.headers.get('location'), true);
-        const refusal = 'refused' in target ? target.refused
-          : target.url.origin !== this.#origin ? `redirect to another origin (${target.url.origin})`
-          : redirects >= this.limits.maxRedirects ? `more than ${this.limits.maxRedirects} redirects`
-          : undefined;
-        if (refusal !== undefined || !('url' in target)) {
-          throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `${this.location}: ${name}: ${refusal ?? 'redirect refused'}`, { details: { url: redactUrl(url) } });
-        }
-        url = target.url;
-        continue;
-      }
-      if (response.status < 200 || response.status > 299) {
-        await response.body?.cancel().catch(() => undefined);
-        return { status: response.status };
-      }
-      return { status: response.status, body: await readBody(response, name, maxBytes) };
+    if (response.status === 403 || response.status === 404) throw new DownloadHTTPError(`${name}: HTTP ${response.status}`, response.status);
+    if (response.status < 200 || response.status > 299) {
+      throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `${this.location}: ${name} answered HTTP ${response.status}`, { details: { url: redactUrl(url), status: response.status } });
     }
-  }
-
-  #unreachable(name: string, cause: unknown): SigverifyError {
-    // undici reports "fetch failed" with the socket error (ECONNREFUSED, ENOTFOUND, …) down the cause chain.
-    let reason = (cause as Error).message;
-    for (let e: unknown = cause, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-      const code = (e as { code?: unknown }).code;
-      if (typeof code === 'string') reason = `${reason}: ${code}`;
-    }
-    return new SigverifyError('TRUST_ROOT_UNAVAILABLE', `${this.location}: cannot read ${name} (${reason})`, { cause });
-  }
-}
-
-async function readBody(response: Response, name: string, maxBytes: number): Promise<Buffer> {
-  const declared = response.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes && response.headers.get('content-encoding') === null) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new DownloadLengthMismatchError(`${name} is larger than ${maxBytes} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const reader: ReadableStreamDefaultReader<unknown> | undefined = response.body?.getReader();
-  if (reader === undefined) return Buffer.alloc(0);
-  for (;;) {
-    const result = await reader.read();
-    if (result.done) return Buffer.concat(chunks, total);
-    const value = result.value;
-    if (!(value instanceof Uint8Array)) throw new TypeError('response body chunk is not a Uint8Array');
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new DownloadLengthMismatchError(`${name} is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(Buffer.from(value));
+    return Buffer.from(response.body);
   }
 }
 

@@ -4,7 +4,8 @@ import { type ErrorDetails, SigverifyError } from '../errors.ts';
 import type { Limits } from '../limits.ts';
 
 /**
- * The fetch wrapper every registry and token request goes through. It adds, on
+ * The one HTTP layer: every registry, token and TUF mirror request goes
+ * through it (model: tuf-js `BaseFetcher.downloadFile`). It adds, on
  * top of the built-in `fetch`: one deadline per attempt covering headers and
  * body, bounded retries with back-off, redirects followed by hand (so
  * `Authorization` never leaves the origin it was meant for), and body reads
@@ -45,6 +46,12 @@ export interface HttpRequest {
    * API" (distribution-spec "Listing Referrers"). Never retried.
    */
   readonly callerStatuses?: readonly number[];
+  /**
+   * Where redirects may lead: any origin (registries send blobs to storage;
+   * `Authorization` is dropped on the way), or only `url`'s own (a TUF mirror,
+   * whose files are named relative to it). Default any.
+   */
+  readonly redirects?: 'any-origin' | 'same-origin';
 }
 
 export interface HttpResponse {
@@ -140,6 +147,7 @@ async function fetchFollowingRedirects(
       'refused' in target ? target.refused
       : redirects >= ctx.limits.maxRedirects ? `more than ${ctx.limits.maxRedirects} redirects`
       : visited.has(target.url.href) ? 'redirect loop'
+      : request.redirects === 'same-origin' && target.url.origin !== request.url.origin ? `redirect to another origin (${target.url.origin})`
       : request.form !== undefined ? 'a POST is not redirected'
       : undefined;
     if (refusal !== undefined) {
