@@ -7,6 +7,8 @@
  */
 export {
   type AssembledTrustFiles,
+  LiveTrustRoot,
+  type LiveTrustRootOptions,
   type CachedMetadata,
   type CertificateAuthorityFiles,
   type ConfiguredTrustOptions,

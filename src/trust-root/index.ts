@@ -31,3 +31,4 @@ export { type CachedMetadata, type ExportedRepository, type TufSourceOptions, ty
 export type { TufRepositoryLocation } from './tuf/source.ts';
 export type { RoleState } from './tuf/metadata.ts';
 export { TEST_TRUST_ROOT_WARNING, isTestTrustRoot } from './test-roots.ts';
+export { LiveTrustRoot, type LiveTrustRootOptions } from './live.ts';

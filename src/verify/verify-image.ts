@@ -19,7 +19,7 @@ import {
 } from '../reference/index.ts';
 import { type ConnectionOptions, ContentStores, type StoreFactory } from '../registry/index.ts';
 import type { ContentStore } from '../registry/types.ts';
-import { type TrustRoot, type TrustSource, emptyTrustRoot, isTestTrustRoot, trustSourceFrom } from '../trust-root/index.ts';
+import { LiveTrustRoot, type TrustRoot, type TrustSource, emptyTrustRoot, isTestTrustRoot, trustSourceFrom } from '../trust-root/index.ts';
 import { quote } from '../text/quote.ts';
 import { VERSION } from '../version.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
@@ -30,12 +30,14 @@ import { createSigstoreVerifier } from './sigstore.ts';
 
 export interface VerifyOptions extends ConnectionOptions {
   /**
-   * Where trust comes from: a source (loaded once, by {@link ImageVerifier.create})
-   * or a root already loaded (shared between verifiers, refreshed by the caller).
+   * Where trust comes from: a source (loaded once, by {@link ImageVerifier.create}),
+   * a root already loaded (shared between verifiers), or a {@link LiveTrustRoot}
+   * that a long-running process refreshes on a schedule (each verification uses
+   * the root current when it starts).
    * Default: the public-good Sigstore through TUF. Never the source `sigverify
    * trust init` recorded for the CLI: a library call trusts only what its caller names.
    */
-  readonly trust?: TrustSource | TrustRoot;
+  readonly trust?: TrustSource | TrustRoot | LiveTrustRoot;
   /** Read signatures from another repository (cosign's `COSIGN_REPOSITORY`). */
   readonly signatureRepository?: string;
   /**
@@ -126,6 +128,13 @@ export async function resolveReference(reference: string, options: ResolveOption
   return resolved;
 }
 
+/** A trust root with what is derived from it once: sigstore-js's verifier, whether it is a test root. */
+interface VerifierMaterial {
+  readonly trust: TrustRoot;
+  readonly sigstore: Verifier;
+  readonly testRoot: boolean;
+}
+
 /** Signature layers verified at once; they are independent, the registry is shared. */
 const SIGNATURE_CONCURRENCY = 8;
 
@@ -137,29 +146,38 @@ const SIGNATURE_CONCURRENCY = 8;
 export class ImageVerifier {
   readonly policy: Policy;
   readonly purpose: Purpose;
-  readonly trust: TrustRoot;
-  readonly #sigstore: Verifier;
+  readonly #trust: TrustRoot | LiveTrustRoot;
+  /** sigstore-js's verifier for the current root, rebuilt only when the root changes. */
+  #material: VerifierMaterial | undefined;
   readonly #options: VerifyOptions;
   readonly #limits: Limits;
   readonly #stores: StoreFactory;
-  readonly #testRoot: boolean;
 
-  private constructor(policy: Policy, trust: TrustRoot, options: VerifyOptions) {
+  private constructor(policy: Policy, trust: TrustRoot | LiveTrustRoot, options: VerifyOptions) {
     this.policy = policy;
     this.purpose = options.attestationPredicateType === undefined
       ? { kind: 'signature', predicateType: COSIGN_SIGN_PREDICATE_TYPE }
       : { kind: 'attestation', predicateType: predicateTypeOf(options.attestationPredicateType) };
-    this.trust = trust;
+    this.#trust = trust;
     this.#options = options;
     this.#limits = resolveLimits(options.limits);
-    this.#sigstore = createSigstoreVerifier(trust, policy);
     this.#stores = options.stores ?? new ContentStores({
       limits: this.#limits,
       ...(options.allowHttpRegistry === undefined ? {} : { allowHttpRegistry: options.allowHttpRegistry }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
-    this.#testRoot = isTestTrustRoot(trust);
+  }
+
+  /** The trust root verifications use now. */
+  get trust(): TrustRoot {
+    return this.#currentMaterial().trust;
+  }
+
+  #currentMaterial(): VerifierMaterial {
+    const root = this.#trust instanceof LiveTrustRoot ? this.#trust.current() : this.#trust;
+    if (this.#material?.trust !== root) this.#material = { trust: root, sigstore: createSigstoreVerifier(root, this.policy), testRoot: isTestTrustRoot(root) };
+    return this.#material;
   }
 
   static async create(policy: PolicyInput | Policy, options: VerifyOptions = {}): Promise<ImageVerifier> {
@@ -247,26 +265,27 @@ export class ImageVerifier {
       : new BudgetedStore(this.#stores.open(parseRegistryReference(this.#options.signatureRepository), signal), budget);
     const { candidates, discovery } = await discoverCandidates(signatureStore, digest, this.purpose, this.#limits);
 
-    // 3–5. Each candidate by its format: bind to this digest, verify, apply the policy.
+    // 3–5. Each candidate by its format: bind to this digest, verify, apply the policy (with the trust root current now).
+    const material = this.#currentMaterial();
     const ctx: FormatContext = {
       store: signatureStore,
       imageDigest: digest,
       imageManifest: manifestLoader(store, image),
       policy: this.policy,
       purpose: this.purpose,
-      verifier: this.#sigstore,
-      trust: this.trust,
+      verifier: material.sigstore,
+      trust: material.trust,
       limits: this.#limits,
     };
     const outcomes = markDuplicates(await mapConcurrent(candidates, SIGNATURE_CONCURRENCY, (c) => verifyCandidate(c, ctx)));
 
     // 6. Result: one valid, distinct signature that satisfies the policy passes.
-    const result = this.#result(reference, ref, image, discovery, outcomes);
+    const result = this.#result(reference, ref, image, discovery, outcomes, material);
     if (!result.verified) throw notVerified(result);
     return result;
   }
 
-  #result(reference: string, ref: ImageReference, image: ResolvedImage, discovery: DiscoverySummary, signatures: SignatureOutcome[]): VerificationResult {
+  #result(reference: string, ref: ImageReference, image: ResolvedImage, discovery: DiscoverySummary, signatures: SignatureOutcome[], { trust, testRoot }: VerifierMaterial): VerificationResult {
     const { digest } = image;
     const verifiedSignatures = signatures.filter((s) => s.outcome === 'verified' && s.duplicateOf === undefined).length;
     return {
@@ -280,10 +299,10 @@ export class ImageVerifier {
       policy: summarisePolicy(this.policy),
       discovery,
       trustRoot: {
-        source: this.trust.source,
-        digest: this.trust.digest,
-        ...(this.trust.expiredMetadataAccepted === undefined || this.trust.expiredMetadataAccepted.length === 0 ? {} : { expiredMetadataAccepted: this.trust.expiredMetadataAccepted }),
-        ...(this.#testRoot ? { testRoot: true as const } : {}),
+        source: trust.source,
+        digest: trust.digest,
+        ...(trust.expiredMetadataAccepted === undefined || trust.expiredMetadataAccepted.length === 0 ? {} : { expiredMetadataAccepted: trust.expiredMetadataAccepted }),
+        ...(testRoot ? { testRoot: true as const } : {}),
       },
       signatures,
       verifiedSignatures,
@@ -302,7 +321,8 @@ export async function verifyImage(reference: string, policy: PolicyInput | Polic
  * Key mode with the log ignored needs no Sigstore trust (cosign#4550); every
  * other mode needs the trust root, from the caller's source or public-good TUF.
  */
-async function loadTrust(policy: Policy, trust: TrustSource | TrustRoot | undefined): Promise<TrustRoot> {
+async function loadTrust(policy: Policy, trust: TrustSource | TrustRoot | LiveTrustRoot | undefined): Promise<TrustRoot | LiveTrustRoot> {
+  if (trust instanceof LiveTrustRoot) return trust;
   if (trust !== undefined && 'trustedRoot' in trust) return trust;
   if (trust === undefined && policy.mode === 'key' && !policy.requireTlog) return emptyTrustRoot();
   return (trust ?? trustSourceFrom({ source: 'public-good' })).load();

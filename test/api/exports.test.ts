@@ -26,7 +26,7 @@ describe('the public API', () => {
 
   it('sigverify/trust and sigverify/qualify', () => {
     expect(Object.keys(trust).sort()).toEqual([
-      'PUBLIC_GOOD_MIRROR', 'TEST_TRUST_ROOT_WARNING', 'TRUST_CONFIG_MEDIA_TYPE', 'TRUST_STATUS_MEDIA_TYPE', 'assembledTrust', 'certificateAuthorityTrust',
+      'LiveTrustRoot', 'PUBLIC_GOOD_MIRROR', 'TEST_TRUST_ROOT_WARNING', 'TRUST_CONFIG_MEDIA_TYPE', 'TRUST_STATUS_MEDIA_TYPE', 'assembledTrust', 'certificateAuthorityTrust',
       'defaultTufCachePath', 'isTestTrustRoot', 'isTufConfig', 'isTufTrustSource', 'readTrustConfig', 'recordTrustConfig', 'resolveConfiguredTrust',
       'trustSourceFromCache', 'trustStatus', 'tufTrustSource',
     ]);
