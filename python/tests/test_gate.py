@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO_ROOT, Registry, free_port, write_policy
+from conftest import FIXTURES, IDENTITY, ISSUER, REPO_ROOT, Registry, free_port, write_policy
 
 from sigverify import ConfigurationError, GateError, NotVerified, Undecided, verify_module
 
@@ -58,9 +58,34 @@ def test_a_policy_whose_name_looks_like_a_flag_is_still_a_file(executable: Path,
     assert caught.value.code != "USAGE"
 
 
-def test_policy_contents_are_refused(executable: Path) -> None:
-    with pytest.raises(TypeError, match="path of the module's policy file"):
-        verify_module({"docker_tag": "alpine"}, executable=executable)  # type: ignore[arg-type]
+def test_a_policy_held_as_a_mapping_goes_on_stdin_with_its_base_dir(executable: Path, in_repo: Path, tmp_path: Path) -> None:
+    """The processor's own dict: no temporary file; relative paths start from base_dir, here a private directory."""
+    shutil.copy(FIXTURES / "trust" / "trusted_root.json", tmp_path / "trusted_root.json")
+    config = {
+        "module_name": "held",
+        "docker_tag": "oci:fixtures/layout:signed",
+        "signature_certificate_identity": IDENTITY,
+        "signature_certificate_oidc_issuer": ISSUER,
+        "trust": {"source": "trusted-root", "path": "trusted_root.json"},
+        "network_mode": "none",
+    }
+    assert verify_module(config, base_dir=tmp_path, executable=executable, allow_test_trust_root_unsafe=True) == f"oci:fixtures/layout@{SIGNED}"
+
+
+def test_a_mapping_base_dir_anyone_may_write_is_refused(executable: Path, in_repo: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    shutil.copy(FIXTURES / "trust" / "trusted_root.json", shared / "trusted_root.json")
+    config = {"docker_tag": "oci:fixtures/layout:signed", "signature_certificate_identity": IDENTITY, "signature_certificate_oidc_issuer": ISSUER, "trust": {"source": "trusted-root", "path": "trusted_root.json"}}
+    with pytest.raises(ConfigurationError) as caught:
+        verify_module(config, base_dir=shared, executable=executable, allow_test_trust_root_unsafe=True)
+    assert caught.value.code == "LOCAL_FILE_UNSAFE"
+
+
+def test_a_mapping_without_base_dir_is_refused(executable: Path) -> None:
+    with pytest.raises(TypeError, match="base_dir"):
+        verify_module({"docker_tag": "alpine"}, executable=executable)
 
 
 def test_the_test_sigstore_is_refused_without_the_opt_out(executable: Path, in_repo: Path) -> None:

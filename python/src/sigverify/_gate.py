@@ -115,8 +115,9 @@ _BY_STATUS = {NOT_VERIFIED: NotVerified, CONFIGURATION_ERROR: ConfigurationError
 
 
 def verify_module(
-    config: PathLike,
+    config: Union[PathLike, Mapping[str, Any]],
     *,
+    base_dir: PathLike | None = None,
     audit_log: PathLike | None = None,
     cache_dir: PathLike | None = None,
     cache_ttl: float | None = None,
@@ -130,8 +131,11 @@ def verify_module(
 
     ``config``: the path of the module's policy file (JSON: ``docker_tag``,
     ``require_signature``, ``signature_...``, ``trust``, and the processor's own
-    members, which sigverify ignores). Relative paths in it are taken from its
-    directory.
+    members, which sigverify ignores), whose relative paths are taken from its
+    directory; or the policy itself, as the processor holds it (a mapping), with
+    ``base_dir``, the directory its relative paths start from. A mapping goes to
+    sigverify on stdin, never through a temporary file; sigverify refuses a
+    ``base_dir`` anyone may write.
     ``audit_log`` / ``cache_dir`` / ``cache_ttl`` / ``trusted_root`` /
     ``allow_http_registry`` / ``allow_test_trust_root_unsafe``: the
     ``check-module`` flags of the same names (the last accepts sigverify's own
@@ -139,10 +143,16 @@ def verify_module(
     ``executable``: default, the executable installed with this package
     (:func:`sigverify.find_executable`); never run through a shell.
     """
+    stdin: bytes | None = None
     if isinstance(config, Mapping):
-        raise TypeError("verify_module takes the path of the module's policy file, not its contents: sigverify resolves the paths in a policy against the file's own directory")
-    policy = os.path.abspath(os.fspath(config))  # absolute: never taken for a flag, whatever its name
-    module = os.path.basename(policy)
+        if base_dir is None:
+            raise TypeError("a policy given as a mapping needs base_dir, the directory its relative paths start from")
+        stdin = json.dumps(dict(config)).encode("utf-8")
+        policy = "-"
+        module = str(config.get("module_name") or config.get("docker_tag") or "(unnamed)")
+    else:
+        policy = os.path.abspath(os.fspath(config))  # absolute: never taken for a flag, whatever its name
+        module = os.path.basename(policy)
     audit = None if audit_log is None else os.fspath(audit_log)
 
     def failed(status: int, code: str, reason: str, stderr: str = "", signatures: Sequence[tuple[str, str, str, str]] = (), *, verdict: bool = False) -> GateError:
@@ -155,6 +165,8 @@ def verify_module(
     except FileNotFoundError as error:
         raise failed(UNDECIDED, "SIGVERIFY_NOT_FOUND", str(error)) from error
     argv = [*command, "check-module", policy, "--output=json"]
+    if stdin is not None:
+        argv.append(f"--base-dir={os.path.abspath(os.fspath(base_dir))}")
     if audit is not None:
         argv.append(f"--audit-log={audit}")
     if cache_dir is not None:
@@ -169,13 +181,14 @@ def verify_module(
         argv.append("--allow-test-trust-root-unsafe")
     log.debug("running %s", argv)
     try:
-        run = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
+        completed = subprocess.run(argv, input=stdin if stdin is not None else b"", capture_output=True, timeout=timeout, check=False)
     except OSError as error:  # not installed, not executable
         code = "SIGVERIFY_NOT_FOUND" if isinstance(error, FileNotFoundError) else "SIGVERIFY_FAILED"
         raise failed(UNDECIDED, code, f"cannot run {command[0]}: {error.strerror or error}") from error
     except subprocess.TimeoutExpired as error:
         raise failed(UNDECIDED, "SIGVERIFY_TIMEOUT", f"sigverify check-module gave no answer within {timeout:g} s", _text(error.stderr)) from error
 
+    run = subprocess.CompletedProcess(completed.args, completed.returncode, _text(completed.stdout), _text(completed.stderr))
     document = _json_object(run.stdout)
     if document is not None and isinstance(document.get("module"), str):
         module = document["module"]  # the policy's module_name, as the audit trail records it
