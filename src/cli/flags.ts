@@ -128,16 +128,21 @@ function unknownFlag(command: string, known: readonly string[], cause: unknown):
   return usage(`unknown flag ${flag.split('=')[0] ?? flag} for sigverify ${command}${suggestion === undefined ? '' : `; did you mean --${suggestion}?`}`, cause);
 }
 
-/** The known name closest to `name` by edit distance, when it is close enough to be a typo. */
+/**
+ * The known name closest to `name` by edit distance, when it is close enough
+ * to be a typo, or when one is a prefix of the other (`--output-directory`
+ * for `--output-dir`).
+ */
 export function nearest(name: string, known: readonly string[]): string | undefined {
   if (name.length === 0 || name.length > MAX_SUGGESTION_INPUT) return undefined;
+  const threshold = Math.max(2, Math.floor(name.length / 3));
   let best: { name: string; distance: number } | undefined;
   for (const candidate of known) {
     const distance = editDistance(name, candidate);
-    if (best === undefined || distance < best.distance) best = { name: candidate, distance };
+    const prefix = Math.min(name.length, candidate.length) >= 4 && (name.startsWith(candidate) || candidate.startsWith(name));
+    if ((distance <= threshold || prefix) && (best === undefined || distance < best.distance)) best = { name: candidate, distance };
   }
-  if (best === undefined) return undefined;
-  return best.distance <= Math.max(2, Math.floor(name.length / 3)) ? best.name : undefined;
+  return best?.name;
 }
 
 /** Levenshtein distance (insertions, deletions, substitutions). */
