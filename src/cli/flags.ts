@@ -20,7 +20,7 @@ export type FlagOptions = Readonly<Record<string, FlagOption>>;
 /** A flag sigverify accepts and ignores; `refuse` turns a value it cannot honour into a usage error. */
 export interface IgnoredFlag {
   readonly type: 'string' | 'boolean';
-  /** Why the flag changes nothing here (printed as `note: --flag: …`). */
+  /** Why the flag changes nothing here (printed as `note: --flag changes nothing here: …`). */
   readonly note: string;
   /** The reason a value cannot be honoured, or undefined when it can. `false` is an explicit `--flag=false`. */
   readonly refuse?: (value: string | boolean) => string | undefined;
@@ -33,7 +33,7 @@ export interface FlagSpec<O extends FlagOptions> {
   /** Deprecated spellings: old name → current name (same type). */
   readonly aliases?: Readonly<Record<string, keyof O & string>>;
   readonly ignored?: Readonly<Record<string, IgnoredFlag>>;
-  /** Flags that cannot be honoured: name → type and reason. */
+  /** Flags that cannot be honoured: name → type and reason (a boolean's explicit `=false` is accepted). */
   readonly refused?: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly reason: string }>>;
   readonly allowPositionals?: boolean;
 }
@@ -73,7 +73,8 @@ export function parseFlags<O extends FlagOptions>(spec: FlagSpec<O>, argv: reado
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   const notes: string[] = [];
   for (const [name, flag] of Object.entries(refused)) {
-    if (values[name] !== undefined || explicitFalse.has(name)) throw usage(`--${name} is not supported by sigverify ${spec.command}: ${flag.reason}`);
+    // `--flag=false` of a refused boolean asks for nothing sigverify would do anyway: accepted.
+    if (values[name] !== undefined) throw usage(`--${name} is not supported by sigverify ${spec.command}: ${flag.reason}`);
   }
   for (const [name, flag] of Object.entries(ignored)) {
     const value = explicitFalse.has(name) ? false : values[name];

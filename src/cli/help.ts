@@ -218,7 +218,8 @@ Usage:
   sigverify doctor [IMAGE]                       what would stop verification here
   sigverify version
 
-Run "sigverify COMMAND --help" (or "sigverify help COMMAND") for a command's flags and examples.
+Run "sigverify COMMAND --help" (or "sigverify help COMMAND") for one command's flags and examples;
+all of them follow.
 
 ${EXIT_CODES}`;
 
@@ -234,3 +235,6 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   qualify: QUALIFY_HELP,
   doctor: DOCTOR_HELP,
 };
+
+/** `sigverify help` / `--help`: the overview, then every command's help (sigverify(1) is made from it). */
+export const FULL_HELP = [HELP, ...Object.values(COMMAND_HELP)].join('\n');

@@ -8,7 +8,7 @@ import { quote } from '../text/quote.ts';
 import { type Io, describeOutcome, describeSigner, guardIo, processIo } from './io.ts';
 import { type VerifyBundleCommand, type VerifyCommand, checkArgumentSizes, parseCommand } from './args.ts';
 import { asksForJson, requireFiles, usage } from './flags.ts';
-import { COMMAND_HELP, HELP } from './help.ts';
+import { COMMAND_HELP, FULL_HELP } from './help.ts';
 import { ERROR_MEDIA_TYPE, failedResultDocument } from './documents.ts';
 import { readOwnedFile } from '../io/local-files.ts';
 
@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], unguarded: Io = processIo): 
     return reportError(error, io, undefined, asksForJson(argv) ? 'json' : 'text');
   }
   if (command.command === 'help') {
-    const topic = command.topic === undefined ? HELP : COMMAND_HELP[command.topic];
+    const topic = command.topic === undefined ? FULL_HELP : COMMAND_HELP[command.topic];
     if (topic === undefined) return reportError(usage(`no help for "${command.topic ?? ''}": not a command`), io, undefined, 'text');
     io.stdout(topic);
     return EXIT.verified;

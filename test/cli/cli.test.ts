@@ -89,6 +89,10 @@ describe('cosign flags', () => {
     expect(() => parseCommand(argv, {})).toThrow(expect.objectContaining({ code: 'USAGE' }));
   });
 
+  it('a refused boolean set to false asks for nothing: accepted, no note', () => {
+    expect(parseCommand(['verify', 'img', '--key', 'k.pub', '--allow-insecure-registry=false', '--private-infrastructure=false'], {})).toMatchObject({ image: 'img', notes: [] });
+  });
+
   it.each([
     [['--check-claims=false']],
     [['--signature-digest-algorithm', 'sha512']],
