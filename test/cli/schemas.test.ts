@@ -60,7 +60,11 @@ describe('JSON Schemas (schemas/)', () => {
   it('verify --output json: a verified result (with pinnedReference)', async () => {
     const run = await runCli(['verify', SIGNED, ...KEYLESS, '-o', 'json']);
     expect(run.code).toBe(0);
-    expect(documentOf(run)).toMatchObject({ verified: true, pinnedReference: expect.stringMatching(/@sha256:/) as unknown });
+    expect(documentOf(run)).toMatchObject({
+      verified: true,
+      pinnedReference: expect.stringMatching(/@sha256:/) as unknown,
+      signatures: [{ originLocation: { kind: 'signature-manifest', location: expect.stringMatching(/^oci:.*@sha256:[0-9a-f]{64}$/) as unknown } }],
+    });
   });
 
   it('verify --output json: a failed result carries the error and no pinnedReference', async () => {
@@ -74,7 +78,7 @@ describe('JSON Schemas (schemas/)', () => {
   it('verify-attestation --output json: a verified attestation result', async () => {
     const run = await runCli(['verify-attestation', `oci:${FIXTURE_LAYOUT}:bundle-provenance`, '--type', 'slsaprovenance1', ...KEYLESS, '-o', 'json']);
     expect(run.code).toBe(0);
-    expect(documentOf(run)).toMatchObject({ verified: true, purpose: { kind: 'attestation' } });
+    expect(documentOf(run)).toMatchObject({ verified: true, purpose: { kind: 'attestation' }, signatures: [{ originLocation: { kind: 'referrer' } }] });
   });
 
   it('a usage error with --output json: the error document (exit 2)', async () => {
