@@ -5,6 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliRun, runCli } from '../helpers/cli.ts';
 import { COSIGN_PUB, FIXTURE_IDENTITY, FIXTURE_ISSUER, FIXTURE_LAYOUT, REPO_ROOT, TEST_TRUSTED_ROOT } from '../helpers/fixtures.ts';
+import { TestTufRepository, serveRepository } from '../helpers/tuf/index.ts';
 
 /**
  * The machine-readable contract: every JSON document the CLI prints names its
@@ -128,6 +129,23 @@ describe('JSON Schemas (schemas/)', () => {
     const run = await runCli(['check-module', join(work, 'missing.json'), '-o', 'json']);
     expect(run.code).toBe(2);
     expect(documentOf(run)).toMatchObject({ error: { code: 'USAGE' } });
+  });
+
+  it('trust status --output json: the trust status (a private TUF mirror on loopback)', async () => {
+    const repo = new TestTufRepository();
+    repo.setTarget('trusted_root.json', await readFile(TEST_TRUSTED_ROOT));
+    repo.publish();
+    await writeFile(join(work, 'root.json'), repo.rootJson(1));
+    const served = await serveRepository(repo);
+    try {
+      const cache = join(work, 'tuf');
+      expect((await runCli(['trust', 'init', '--mirror', served.url, '--root', join(work, 'root.json'), '--tuf-cache', cache])).code).toBe(0);
+      const run = await runCli(['trust', 'status', '--tuf-cache', cache, '-o', 'json']);
+      expect(run.code).toBe(0);
+      expect(documentOf(run)).toMatchObject({ tuf: { initialised: true } });
+    } finally {
+      await served.close();
+    }
   });
 
   it('doctor --output json: the doctor report', async () => {
