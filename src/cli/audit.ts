@@ -1,5 +1,5 @@
 import { AUDIT_DECISIONS, type AuditSummary, type DurationStats, SigverifyError, summarizeAuditLog, verifyAuditLog } from '../index.ts';
-import { ERROR_MEDIA_TYPE } from './documents.ts';
+import { errorDocument } from './documents.ts';
 import { asksForJson, parseFlags } from './flags.ts';
 import { AUDIT_HELP } from './help.ts';
 import type { Io } from './io.ts';
@@ -43,7 +43,7 @@ export async function runAudit(argv: readonly string[], io: Io): Promise<number>
   } catch (error) {
     if (error instanceof SigverifyError && error.kind === 'usage') {
       io.stderr(`sigverify: [${error.code}] ${error.message}\nRun "sigverify audit --help" for usage.\n`);
-      if (asksForJson(rest)) io.stdout(`${JSON.stringify({ mediaType: ERROR_MEDIA_TYPE, verified: false, error: { code: error.code, message: error.message } }, null, 2)}\n`);
+      if (asksForJson(rest)) io.stdout(`${JSON.stringify(errorDocument({ code: error.code, message: error.message }), null, 2)}\n`);
       return EXIT.usage;
     }
     io.stderr(`sigverify: cannot read the audit trail: ${error instanceof Error ? error.message : String(error)}\n`);

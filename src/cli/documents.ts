@@ -17,6 +17,11 @@ export interface ErrorSummary {
   readonly message: string;
 }
 
+/** The document of a command that failed before it had a result. */
+export function errorDocument(error: ErrorSummary): { readonly mediaType: typeof ERROR_MEDIA_TYPE; readonly verified: false; readonly error: ErrorSummary } {
+  return { mediaType: ERROR_MEDIA_TYPE, verified: false, error };
+}
+
 /**
  * A failed verification result as printed: `verified: false`, the error, and
  * no `pinnedReference` — nothing a script could mistake for a reference to run.

@@ -9,7 +9,7 @@ import { type Io, describeOutcome, describeSigner, guardIo, processIo } from './
 import { type VerifyBundleCommand, type VerifyCommand, checkArgumentSizes, parseCommand } from './args.ts';
 import { asksForJson, requireFiles, usage } from './flags.ts';
 import { COMMAND_HELP, FULL_HELP } from './help.ts';
-import { ERROR_MEDIA_TYPE, failedResultDocument } from './documents.ts';
+import { errorDocument, failedResultDocument } from './documents.ts';
 import { readOwnedFile } from '../io/local-files.ts';
 
 /** Exit codes (stable, documented in the README). */
@@ -231,7 +231,7 @@ function reportError(error: unknown, io: Io, subject: { readonly image: string; 
     }
   }
   if (output === 'json') {
-    const document = result === undefined ? { mediaType: ERROR_MEDIA_TYPE, verified: false, error: { code, message } } : failedResultDocument(result, { code, message });
+    const document = result === undefined ? errorDocument({ code, message }) : failedResultDocument(result, { code, message });
     io.stdout(`${JSON.stringify(document, null, 2)}\n`);
   }
   if (!known) return EXIT.undecided;

@@ -14,7 +14,7 @@ import {
   readPolicyFile,
   trustedRootFile,
 } from '../index.ts';
-import { ERROR_MEDIA_TYPE, GATE_REFUSAL_MEDIA_TYPE, failedResult } from './documents.ts';
+import { GATE_REFUSAL_MEDIA_TYPE, errorDocument, failedResult } from './documents.ts';
 import { asksForJson, parseFlags, requireFiles, usage } from './flags.ts';
 import { CHECK_CONFIG_HELP, CHECK_MODULE_HELP } from './help.ts';
 import { type Io, describeOutcome, describeSigner } from './io.ts';
@@ -258,7 +258,7 @@ function usageError(error: unknown, io: Io, command: string, argv: readonly stri
   const code = error instanceof SigverifyError ? error.code : 'INTERNAL_ERROR';
   const message = error instanceof Error ? error.message : String(error);
   io.stderr(`sigverify: [${code}] ${message}\nRun "sigverify ${command} --help" for usage.\n`);
-  if (asksForJson(argv)) io.stdout(`${JSON.stringify({ mediaType: ERROR_MEDIA_TYPE, verified: false, error: { code, message } }, null, 2)}\n`);
+  if (asksForJson(argv)) io.stdout(`${JSON.stringify(errorDocument({ code, message }), null, 2)}\n`);
   return error instanceof SigverifyError && error.kind !== 'usage' ? EXIT.undecided : EXIT.usage;
 }
 
