@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { type PolicyInput, SigverifyError } from '../index.ts';
+import { type PolicyInput } from '../index.ts';
+import { type IgnoredFlag, parseFlags, usage } from './flags.ts';
 
 /**
  * `sigverify verify` arguments, with cosign's flag names (cosign
@@ -25,6 +25,8 @@ export interface VerifyCommand {
   /** `--allow-expired-trust-metadata-unsafe`: run on expired TUF metadata, recorded in the result. */
   readonly allowExpiredTrustMetadata: boolean;
   readonly output: 'text' | 'json';
+  /** One line each for stderr: cosign flags that change nothing here, deprecated spellings. */
+  readonly notes: readonly string[];
 }
 
 /** `verify-bundle`: the sigstore-conformance client protocol (`docs/cli_protocol.md`). */
@@ -37,9 +39,11 @@ export interface VerifyBundleCommand {
   readonly keyPath: string | undefined;
   readonly trustedRoot: string | undefined;
   readonly tufCache: string | undefined;
+  readonly notes: readonly string[];
 }
 
-export type Command = VerifyCommand | VerifyBundleCommand | { readonly command: 'help' } | { readonly command: 'version' };
+/** `topic`: the command whose help was asked for; undefined for the overview. */
+export type Command = VerifyCommand | VerifyBundleCommand | { readonly command: 'help'; readonly topic?: string } | { readonly command: 'version' };
 
 const VERIFY_OPTIONS = {
   'certificate-identity': { type: 'string' },
@@ -64,9 +68,60 @@ const VERIFY_OPTIONS = {
   output: { type: 'string', short: 'o' },
   type: { type: 'string' },
   platform: { type: 'string' },
+  'local-image': { type: 'boolean' },
   'allow-expired-trust-metadata-unsafe': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/**
+ * cosign v3 `verify` / `verify-attestation` flags (cosign
+ * `cmd/cosign/cli/options/verify.go`, `certificate.go`, `registry.go`,
+ * `rekor.go`) that change nothing here: accepted, with a note.
+ */
+export const COSIGN_IGNORED: Readonly<Record<string, IgnoredFlag>> = {
+  offline: { type: 'boolean', note: 'sigverify never contacts a transparency log; log entries are verified offline against their SET or inclusion proof' },
+  'rekor-url': { type: 'string', note: 'the log is never contacted: its entries are verified offline against their SET or inclusion proof and the trust root\'s log keys' },
+  'new-bundle-format': { type: 'boolean', note: 'Sigstore bundles (OCI referrers) and legacy .sig/.att layers are both always read' },
+  'experimental-oci11': { type: 'boolean', note: 'the OCI 1.1 referrers API and its fallback tag are always consulted' },
+  'check-claims': {
+    type: 'boolean',
+    note: 'claims are always checked (the payload or in-toto subject must name the verified digest)',
+    refuse: (value) => (value === false ? 'sigverify always checks that the signed payload names the image digest' : undefined),
+  },
+  'max-workers': { type: 'string', note: 'sigverify bounds its own concurrency' },
+  'signature-digest-algorithm': {
+    type: 'string',
+    note: 'sha256 is the only digest algorithm sigverify verifies',
+    refuse: (value) => (value === 'sha256' ? undefined : `sigverify verifies sha256 signatures only, not "${String(value)}"`),
+  },
+};
+
+/** cosign flags sigverify cannot honour, and why (a refusal, never a silent difference). */
+export const COSIGN_REFUSED: Readonly<Record<string, { readonly type: 'string' | 'boolean'; readonly reason: string }>> = {
+  certificate: { type: 'string', reason: 'the signing certificate is read from the signature itself; trust it through --trusted-root or --ca-roots' },
+  'certificate-chain': { type: 'string', reason: 'pass the chain as --ca-roots FILE (and --ca-intermediates FILE)' },
+  sct: { type: 'string', reason: 'a detached SCT is not supported; the SCT must be embedded in the certificate (or pass --insecure-ignore-sct)' },
+  'timestamp-certificate-chain': { type: 'string', reason: 'timestamp authorities come from the trust root; add the TSA to a trusted_root.json and pass --trusted-root' },
+  'use-signed-timestamps': { type: 'boolean', reason: 'RFC 3161 timestamps in bundles are verified against the trust root whenever present, but sigverify cannot require one; drop the flag' },
+  'private-infrastructure': { type: 'boolean', reason: 'say what it does: --insecure-ignore-tlog' },
+  'allow-insecure-registry': { type: 'boolean', reason: 'TLS certificates are always verified; use --allow-http-registry for plain HTTP, or NODE_EXTRA_CA_CERTS for a private CA' },
+  signature: { type: 'string', reason: 'signatures are read from the registry (or oci:DIR)' },
+  payload: { type: 'string', reason: 'signatures and payloads are read from the registry (or oci:DIR)' },
+  attachment: { type: 'string', reason: 'attachments (deprecated in cosign) are not verified' },
+  policy: { type: 'string', reason: 'CUE and Rego policies are not evaluated; use -o json and evaluate signatures[].statement' },
+  sk: { type: 'boolean', reason: 'export the public key to a PEM file and pass --key FILE' },
+  slot: { type: 'string', reason: 'export the public key to a PEM file and pass --key FILE' },
+  'k8s-keychain': { type: 'boolean', reason: 'registry credentials come from the Docker config (DOCKER_CONFIG, credential helpers)' },
+  'registry-username': { type: 'string', reason: 'registry credentials come from the Docker config (docker login, DOCKER_CONFIG)' },
+  'registry-password': { type: 'string', reason: 'registry credentials come from the Docker config (docker login, DOCKER_CONFIG)' },
+  'registry-token': { type: 'string', reason: 'registry credentials come from the Docker config (docker login, DOCKER_CONFIG)' },
+  'attachment-tag-prefix': { type: 'string', reason: 'signature tags are always sha256-<hex>.sig/.att' },
+  'tag-prefix': { type: 'string', reason: 'signature tags are always sha256-<hex>.sig/.att' },
+  'signature-tag-suffix': { type: 'string', reason: 'signature tags are always sha256-<hex>.sig/.att' },
+};
+
+/** `--key` values that are not files: cosign's KMS, Kubernetes, PKCS#11 and GitLab key references. */
+const KEY_REFERENCE = /^(?:awskms|gcpkms|azurekms|hashivault|k8s|gitlab):\/\/|^pkcs11:/;
 
 const BUNDLE_OPTIONS = {
   bundle: { type: 'string' },
@@ -78,41 +133,6 @@ const BUNDLE_OPTIONS = {
   staging: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/** parseArgs' own errors (unknown flag, missing value) are usage errors. */
-function asUsage<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (cause) {
-    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
-  }
-}
-
-const BOOLEAN_FLAGS = new Set(['--insecure-ignore-tlog', '--insecure-ignore-sct', '--allow-http-registry', '--allow-expired-trust-metadata-unsafe']);
-
-function usage(message: string): SigverifyError {
-  return new SigverifyError('USAGE', message);
-}
-
-/**
- * cosign (cobra/pflag) accepts `--flag=true|false` for booleans; node's
- * parseArgs does not, so normalise those forms first.
- */
-function normaliseBooleans(args: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const arg of args) {
-    const eq = arg.indexOf('=');
-    const name = eq === -1 ? arg : arg.slice(0, eq);
-    if (eq !== -1 && BOOLEAN_FLAGS.has(name)) {
-      const value = arg.slice(eq + 1);
-      if (value === 'true') out.push(name);
-      else if (value !== 'false') throw usage(`${name} takes true or false, not "${value}"`);
-      continue;
-    }
-    out.push(arg);
-  }
-  return out;
-}
 
 /** `-a k=v` may repeat and, like cosign's string-to-string flags, hold `k1=v1,k2=v2`. */
 export function parseAnnotations(values: readonly string[]): Record<string, string> {
@@ -147,7 +167,7 @@ export function checkArgumentSizes(argv: readonly string[]): void {
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
   checkArgumentSizes(argv);
   const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return rest[0] === undefined ? { command: 'help' } : { command: 'help', topic: rest[0] };
   if (command === 'version' || command === '--version') return { command: 'version' };
   if (command === 'verify' || command === 'verify-attestation') return parseVerify(command, rest, env);
   if (command === 'verify-bundle') return parseVerifyBundle(rest);
@@ -155,13 +175,20 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
 }
 
 function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly string[], env: NodeJS.ProcessEnv): Command {
-  const { values, positionals } = asUsage(() => parseArgs({ args: normaliseBooleans(rest), options: VERIFY_OPTIONS, allowPositionals: true, strict: true }));
-  if (values.help === true) return { command: 'help' };
+  const { values, positionals, notes } = parseFlags({ command, options: VERIFY_OPTIONS, ignored: COSIGN_IGNORED, refused: COSIGN_REFUSED }, rest);
+  if (values.help === true) return { command: 'help', topic: command };
   if (positionals.length !== 1) throw usage(`${command} takes exactly one IMAGE, got ${positionals.length}`);
   if (values['ca-intermediates'] !== undefined && values['ca-roots'] === undefined) throw usage('--ca-intermediates needs --ca-roots');
   if (command === 'verify' && values.type !== undefined) throw usage('--type belongs to verify-attestation');
+  if (values.key !== undefined && KEY_REFERENCE.test(values.key)) {
+    throw usage(`--key ${values.key}: KMS, Kubernetes, PKCS#11 and GitLab key references are not supported; export the public key (cosign public-key --key ${values.key} > key.pub) and pass --key key.pub`);
+  }
   const output = values.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw usage(`--output must be text or json, not "${output}"`);
+  // cosign's --local-image: the argument is an OCI image-layout directory, which sigverify spells oci:DIR.
+  const argument = positionals[0] as string;
+  const image = values['local-image'] === true && !argument.startsWith('oci:') ? `oci:${argument}` : argument;
+  if (image !== argument) notes.push(`note: --local-image: reading ${image}`);
 
   const optional = <K extends keyof PolicyInput>(key: K, value: PolicyInput[K] | undefined): Partial<PolicyInput> =>
     value === undefined ? {} : { [key]: value };
@@ -181,7 +208,7 @@ function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly st
   };
   return {
     command,
-    image: positionals[0] as string,
+    image,
     // cosign's verify-attestation defaults --type to "custom".
     // An alias or a URI; the verifier resolves aliases (cosign's `--type` names) and refuses anything else.
     predicateType: command === 'verify-attestation' ? values.type ?? 'custom' : undefined,
@@ -197,6 +224,7 @@ function parseVerify(command: 'verify' | 'verify-attestation', rest: readonly st
     platform: values.platform,
     allowExpiredTrustMetadata: values['allow-expired-trust-metadata-unsafe'] === true,
     output,
+    notes,
   };
 }
 
@@ -207,8 +235,8 @@ const DIGEST_ARGUMENT = /^sha256:[0-9a-f]{64}$/;
  * is `sha256:` + 64 lowercase hex and no such file exists (cli_protocol.md).
  */
 function parseVerifyBundle(rest: readonly string[], exists: (path: string) => boolean = existsSync): Command {
-  const { values, positionals } = asUsage(() => parseArgs({ args: rest as string[], options: BUNDLE_OPTIONS, allowPositionals: true, strict: true }));
-  if (values.help === true) return { command: 'help' };
+  const { values, positionals, notes } = parseFlags({ command: 'verify-bundle', options: BUNDLE_OPTIONS }, rest);
+  if (values.help === true) return { command: 'help', topic: 'verify-bundle' };
   if (values.staging === true) throw usage('--staging: sigverify ships no staging trust root; pass --trusted-root');
   if (values.bundle === undefined) throw usage('verify-bundle needs --bundle FILE');
   if (positionals.length !== 1) throw usage(`verify-bundle takes exactly one FILE_OR_DIGEST, got ${positionals.length}`);
@@ -230,45 +258,6 @@ function parseVerifyBundle(rest: readonly string[], exists: (path: string) => bo
     keyPath: values.key,
     trustedRoot: values['trusted-root'],
     tufCache: values['tuf-cache'],
+    notes,
   };
 }
-
-export const HELP = `sigverify: verify cosign / Sigstore container image signatures
-
-Usage:
-  sigverify verify IMAGE [flags]      IMAGE is [registry/]repo[:tag][@sha256:…] or oci:DIR[:tag|@sha256:…]
-  sigverify verify-attestation IMAGE --type T [flags]
-                                      T: a predicate type URI or slsaprovenance, slsaprovenance1, spdxjson,
-                                      cyclonedx, vuln, openvex, link, custom (default)
-  sigverify verify-bundle --bundle FILE (--certificate-identity S --certificate-oidc-issuer S | --key FILE)
-                          [--trusted-root FILE] FILE_OR_DIGEST
-                                      a Sigstore bundle against a file or sha256:<hex> (sigstore-conformance protocol)
-
-  sigverify doctor [IMAGE] [--trusted-root FILE] [--output json]
-                                      what would stop verification here: runtime, trust, clock, registry
-
-Keyless (both an identity and an issuer flag are required):
-  --certificate-identity S            exact SAN (URI, email or otherName)
-  --certificate-identity-regexp RE    regexp that must match the WHOLE SAN
-  --certificate-oidc-issuer S         exact OIDC issuer
-  --certificate-oidc-issuer-regexp RE regexp that must match the WHOLE issuer
-  --certificate-github-workflow-{repository,ref,sha,trigger,name} S   exact GitHub claims
-Key:
-  --key FILE                          PEM public key (ECDSA P-256/P-384, RSA)
-Both:
-  -a, --annotations k=v               signed annotation that must be present (repeatable)
-  --insecure-ignore-tlog              accept signatures without a Rekor entry
-  --insecure-ignore-sct               accept certificates without an SCT from a CT log of the trust root
-  --trusted-root FILE                 pinned trusted_root.json (fully offline)
-  --ca-roots FILE                     PEM root CA(s) of a BYO PKI (replace the trust root's CAs)
-  --ca-intermediates FILE             PEM intermediate CA(s) for --ca-roots
-  --tuf-cache DIR                     TUF cache (holds the source "trust init" configured; default public good)
-  --allow-expired-trust-metadata-unsafe  run on expired TUF metadata (recorded in the result)
-  --allow-http-registry               permit plain HTTP to non-loopback registries
-  --signature-repository REPO         read signatures from REPO (also COSIGN_REPOSITORY)
-  --platform os/arch[/variant]        multi-arch: run this child, taken from the verified index
-                                      (or signed itself); its digest is the reference printed
-  -o, --output text|json              json: the versioned result on stdout
-
-Exit codes: 0 verified, 1 not verified, 2 usage error, 3 could not decide.
-`;

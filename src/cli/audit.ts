@@ -1,5 +1,7 @@
-import { parseArgs } from 'node:util';
 import { AUDIT_DECISIONS, type AuditSummary, type DurationStats, SigverifyError, summarizeAuditLog, verifyAuditLog } from '../index.ts';
+import { errorDocument } from './documents.ts';
+import { asksForJson, parseFlags } from './flags.ts';
+import { AUDIT_HELP } from './help.ts';
 import type { Io } from './io.ts';
 import { table } from './processor.ts';
 
@@ -11,14 +13,6 @@ import { table } from './processor.ts';
  */
 export const AUDIT_VERIFICATION_MEDIA_TYPE = 'application/vnd.sigverify.audit-verification+json;version=1';
 export const AUDIT_SUMMARY_MEDIA_TYPE = 'application/vnd.sigverify.audit-summary+json;version=1';
-
-export const AUDIT_HELP = `  sigverify audit verify FILE [--expect-head HASH] [--expect-count N] [--output json]
-                                      check the audit trail's hash chain: any edited, removed, inserted or
-                                      reordered record is reported with its line; records cut from the end
-                                      are detected only against a head or count noted earlier
-  sigverify audit summary FILE [--since ISO-8601] [--output json]
-                                      decisions per module, cache hits, p50/p95 durations
-`;
 
 const EXIT = { ok: 0, broken: 1, usage: 2, unreadable: 3 } as const;
 
@@ -48,7 +42,8 @@ export async function runAudit(argv: readonly string[], io: Io): Promise<number>
     throw new SigverifyError('USAGE', `unknown audit command "${sub}" (verify or summary)`);
   } catch (error) {
     if (error instanceof SigverifyError && error.kind === 'usage') {
-      io.stderr(`sigverify: ${error.message}\nRun "sigverify audit help" for usage.\n`);
+      io.stderr(`sigverify: [${error.code}] ${error.message}\nRun "sigverify audit --help" for usage.\n`);
+      if (asksForJson(rest)) io.stdout(`${JSON.stringify(errorDocument({ code: error.code, message: error.message }), null, 2)}\n`);
       return EXIT.usage;
     }
     io.stderr(`sigverify: cannot read the audit trail: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -57,12 +52,7 @@ export async function runAudit(argv: readonly string[], io: Io): Promise<number>
 }
 
 function parse<O extends typeof VERIFY_OPTIONS | typeof SUMMARY_OPTIONS>(options: O, argv: readonly string[], command: string) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
-  }
+  const parsed = parseFlags({ command: `audit ${command}`, options }, argv);
   const output = (parsed.values as { output?: string }).output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new SigverifyError('USAGE', `--output must be text or json, not "${output}"`);
   if ((parsed.values as { help?: boolean }).help !== true && parsed.positionals.length !== 1) {

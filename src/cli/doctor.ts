@@ -1,5 +1,4 @@
 import { dependencyVersion } from '../version.ts';
-import { parseArgs } from 'node:util';
 import {
   type ImageReference,
   SigverifyError,
@@ -13,6 +12,7 @@ import {
   configuredTrustSource,
   ContentStores,
 } from '../index.ts';
+import { parseFlags, usage } from './flags.ts';
 
 /**
  * `sigverify doctor [IMAGE]`: installation qualification. Checks what would
@@ -173,24 +173,22 @@ export interface DoctorCommand {
   readonly tufCache: string | undefined;
   readonly allowHttpRegistry: boolean;
   readonly output: 'text' | 'json';
+  readonly notes: readonly string[];
 }
 
+const DOCTOR_OPTIONS = {
+  'trusted-root': { type: 'string' },
+  'tuf-cache': { type: 'string' },
+  'allow-http-registry': { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseDoctor(args: readonly string[]): DoctorCommand {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: { 'trusted-root': { type: 'string' }, 'tuf-cache': { type: 'string' }, 'allow-http-registry': { type: 'boolean' }, output: { type: 'string', short: 'o' } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (cause) {
-    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length > 1) throw new SigverifyError('USAGE', 'doctor takes at most one IMAGE');
+  const { values, positionals, notes } = parseFlags({ command: 'doctor', options: DOCTOR_OPTIONS }, args);
+  if (positionals.length > 1) throw usage('doctor takes at most one IMAGE');
   const output = values.output ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new SigverifyError('USAGE', `--output must be text or json, not "${output}"`);
+  if (output !== 'text' && output !== 'json') throw usage(`--output must be text or json, not "${output}"`);
   return {
     command: 'doctor',
     image: positionals[0],
@@ -198,6 +196,7 @@ export function parseDoctor(args: readonly string[]): DoctorCommand {
     tufCache: values['tuf-cache'],
     allowHttpRegistry: values['allow-http-registry'] === true,
     output,
+    notes,
   };
 }
 

@@ -6,7 +6,10 @@ import { DEFAULT_LIMITS, SigverifyError, type TrustSource, VERSION, type Verific
 import { TEST_TRUST_ROOT_WARNING, certificateAuthorityTrust } from '../trust.ts';
 import { quote } from '../text/quote.ts';
 import { type Io, describeOutcome, describeSigner, guardIo, processIo } from './io.ts';
-import { HELP, type VerifyBundleCommand, type VerifyCommand, checkArgumentSizes, parseCommand } from './args.ts';
+import { type VerifyBundleCommand, type VerifyCommand, checkArgumentSizes, parseCommand } from './args.ts';
+import { asksForJson, requireFiles, usage } from './flags.ts';
+import { COMMAND_HELP, FULL_HELP } from './help.ts';
+import { errorDocument, failedResultDocument } from './documents.ts';
 import { readOwnedFile } from '../io/local-files.ts';
 
 /** Exit codes (stable, documented in the README). */
@@ -26,20 +29,28 @@ const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: Io) => 
     try {
       command = parseDoctor(argv);
     } catch (error) {
-      return reportError(error, io, undefined, 'text');
+      return reportError(error, io, undefined, asksForJson(argv) ? 'json' : 'text');
     }
+    for (const note of command.notes) io.stderr(`${note}\n`);
     return doctorMain(command, io);
   },
 };
 
-async function fullHelp(): Promise<string> {
-  const [trust, processor, audit, qualify] = await Promise.all([import('./trust-args.ts'), import('./processor.ts'), import('./audit.ts'), import('./qualify.ts')]);
-  return `${HELP}\n${trust.TRUST_HELP}\n${processor.PROCESSOR_HELP}\n${audit.AUDIT_HELP}\n${qualify.QUALIFY_HELP}`;
+/** `sigverify COMMAND --help` (or `-h`) before the first `--`, for every command, whatever else is on the line. */
+function asksForHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return argv.slice(1, end === -1 ? undefined : end).some((arg) => arg === '--help' || arg === '-h' || arg === '--help=true');
 }
 
 export async function main(argv: readonly string[], unguarded: Io = processIo): Promise<number> {
   const io = guardIo(unguarded);
-  const sub = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
+  const name = argv[0];
+  const help = name === undefined ? undefined : COMMAND_HELP[name];
+  if (help !== undefined && asksForHelp(argv)) {
+    io.stdout(help);
+    return EXIT.verified;
+  }
+  const sub = name === undefined ? undefined : SUBCOMMANDS[name];
   if (sub !== undefined) {
     // node's parseArgs is quadratic in argument size: bound it for every command.
     try {
@@ -53,20 +64,29 @@ export async function main(argv: readonly string[], unguarded: Io = processIo): 
   try {
     command = parseCommand(argv);
   } catch (error) {
-    return reportError(error, io, undefined, 'text');
+    return reportError(error, io, undefined, asksForJson(argv) ? 'json' : 'text');
   }
   if (command.command === 'help') {
-    io.stdout(await fullHelp());
+    const topic = command.topic === undefined ? FULL_HELP : COMMAND_HELP[command.topic];
+    if (topic === undefined) return reportError(usage(`no help for "${command.topic ?? ''}": not a command`), io, undefined, 'text');
+    io.stdout(topic);
     return EXIT.verified;
   }
   if (command.command === 'version') {
     io.stdout(`sigverify ${VERSION}\n`);
     return EXIT.verified;
   }
+  for (const note of command.notes) io.stderr(`${note}\n`);
   return command.command === 'verify-bundle' ? runVerifyBundle(command, io) : runVerify(command, io);
 }
 
 async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
+  const subject = { image: cmd.image, purpose: cmd.command === 'verify' ? 'signature' : 'attestation' } as const;
+  try {
+    requireFiles({ '--key': cmd.keyPath, '--trusted-root': cmd.trustedRoot, '--ca-roots': cmd.caRoots, '--ca-intermediates': cmd.caIntermediates });
+  } catch (error) {
+    return reportError(error, io, undefined, cmd.output);
+  }
   io.stderr(`Verifying ${cmd.command === 'verify' ? 'signature' : `attestation ${cmd.predicateType ?? ''}`} for ${cmd.image}\n`);
   try {
     const publicKey = cmd.keyPath === undefined ? undefined : await readKey(cmd.keyPath);
@@ -90,7 +110,7 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
     reportPass(result, io, cmd.output);
     return EXIT.verified;
   } catch (error) {
-    return reportError(error, io, cmd.image, cmd.output);
+    return reportError(error, io, subject, cmd.output);
   }
 }
 
@@ -130,6 +150,7 @@ function trustOption(cmd: VerifyCommand): { trust?: TrustSource } {
 /** sigstore-conformance `verify-bundle`: pass/fail is the exit status alone (cli_protocol.md). */
 async function runVerifyBundle(cmd: VerifyBundleCommand, io: Io): Promise<number> {
   try {
+    requireFiles({ '--bundle': cmd.bundle, '--key': cmd.keyPath, '--trusted-root': cmd.trustedRoot });
     const publicKey = cmd.keyPath === undefined ? undefined : await readKey(cmd.keyPath);
     const bundle = await readInput(cmd.bundle, DEFAULT_LIMITS.maxBundleBytes);
     const artifact = 'sha256' in cmd.artifact
@@ -140,7 +161,7 @@ async function runVerifyBundle(cmd: VerifyBundleCommand, io: Io): Promise<number
     io.stderr(`✓ Bundle verification PASSED for ${cmd.bundle}: ${result.publicKey === true ? 'the given public key' : `${quote(result.identity ?? 'unknown')} (issuer ${quote(result.issuer ?? 'unknown')})`}\n`);
     return EXIT.verified;
   } catch (error) {
-    return reportError(error, io, cmd.bundle, 'text');
+    return reportError(error, io, { image: cmd.bundle, purpose: 'bundle' }, 'text');
   }
 }
 
@@ -165,9 +186,12 @@ async function readKey(path: string): Promise<string> {
   return bytes.toString('utf8');
 }
 
+const PURPOSE_WORD = { signature: 'Signature', attestation: 'Attestation', bundle: 'Bundle' } as const;
+
 function reportPass(result: VerificationResult, io: Io, output: 'text' | 'json'): void {
+  const word = PURPOSE_WORD[result.purpose.kind];
   for (const s of result.signatures.filter((x) => x.outcome === 'verified')) {
-    io.stderr(`✓ Signature verification PASSED for ${result.pinnedReference}: ${describeSigner(s)}${s.duplicateOf === undefined ? '' : ' (duplicate log entry, counted once)'}\n`);
+    io.stderr(`✓ ${word} verification PASSED for ${result.pinnedReference}: ${describeSigner(s)}${s.duplicateOf === undefined ? '' : ' (duplicate log entry, counted once)'}\n`);
   }
   for (const s of result.signatures.filter((x) => x.outcome !== 'verified')) {
     io.stderr(describeOutcome(s));
@@ -175,24 +199,41 @@ function reportPass(result: VerificationResult, io: Io, output: 'text' | 'json')
   io.stdout(output === 'json' ? `${JSON.stringify(result, null, 2)}\n` : `${result.pinnedReference}\n`);
 }
 
-function reportError(error: unknown, io: Io, image: string | undefined, output: 'text' | 'json'): number {
+/**
+ * `verify` found no signatures, but attestations were seen (a bundle with
+ * another predicate type): say so, and how to verify them instead.
+ */
+function onlyAttestations(code: string, result: VerificationResult | undefined): boolean {
+  return code === 'NO_SIGNATURES' && result?.purpose.kind === 'signature' && result.signatures.some((s) => s.reason?.code === 'PREDICATE_TYPE_MISMATCH');
+}
+
+/**
+ * Every failure: a usage error (or a failure before anything was verified) is
+ * one `sigverify: [CODE] …` line, never a verification verdict; a verdict
+ * names what was verified. With JSON output, stdout carries the failed result
+ * or, when there is none, an error document; both have a media type.
+ */
+function reportError(error: unknown, io: Io, subject: { readonly image: string; readonly purpose: keyof typeof PURPOSE_WORD } | undefined, output: 'text' | 'json'): number {
   const known = error instanceof SigverifyError;
   const code = known ? error.code : 'INTERNAL_ERROR';
   const message = error instanceof Error ? error.message : String(error);
   const result = known ? error.result : undefined;
-  if (image === undefined) {
-    io.stderr(`sigverify: ${message}\n${known && error.kind === 'usage' ? 'Run "sigverify help" for usage.\n' : ''}`);
+  const isUsage = known && error.kind === 'usage';
+  if (subject === undefined || isUsage) {
+    io.stderr(`sigverify: [${code}] ${message}\n${isUsage ? 'Run "sigverify help" for usage.\n' : ''}`);
   } else {
-    io.stderr(`✗ Signature verification FAILED for ${image}: [${code}] ${message}\n`);
-    // The message already carries a lone signature's reason; list them when there are several.
+    const hint = onlyAttestations(code, result) ? '; the image has attestations but no signatures: use sigverify verify-attestation --type T' : '';
+    io.stderr(`✗ ${PURPOSE_WORD[subject.purpose]} verification FAILED for ${subject.image}: [${code}] ${message}${hint}\n`);
+    // The message already carries a lone signature's reason; list them when there are several (or when they are attestations).
     const signatures = result?.signatures ?? [];
-    if (signatures.length > 1) {
+    if (signatures.length > 1 || hint !== '') {
       for (const s of signatures) io.stderr(describeOutcome(s));
     }
   }
   if (output === 'json') {
-    io.stdout(`${JSON.stringify({ ...(result ?? { verified: false }), verified: false, error: { code, message } }, null, 2)}\n`);
+    const document = result === undefined ? errorDocument({ code, message }) : failedResultDocument(result, { code, message });
+    io.stdout(`${JSON.stringify(document, null, 2)}\n`);
   }
   if (!known) return EXIT.undecided;
-  return error.kind === 'usage' ? EXIT.usage : error.kind === 'unavailable' ? EXIT.undecided : EXIT.notVerified;
+  return isUsage ? EXIT.usage : error.kind === 'unavailable' ? EXIT.undecided : EXIT.notVerified;
 }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   AuditLog,
   DEFAULT_LIMITS,
@@ -15,6 +14,9 @@ import {
   readPolicyFile,
   trustedRootFile,
 } from '../index.ts';
+import { GATE_REFUSAL_MEDIA_TYPE, errorDocument, failedResult } from './documents.ts';
+import { asksForJson, parseFlags, requireFiles, usage } from './flags.ts';
+import { CHECK_CONFIG_HELP, CHECK_MODULE_HELP } from './help.ts';
 import { type Io, describeOutcome, describeSigner } from './io.ts';
 
 /**
@@ -29,23 +31,11 @@ const EXIT = { ok: 0, refused: 1, usage: 2, undecided: 3 } as const;
 
 export const CONFIG_CHECK_MEDIA_TYPE = 'application/vnd.sigverify.config-check+json;version=1';
 
-export const PROCESSOR_HELP = `  sigverify check-module FILE|- [--base-dir DIR] [--output json] [--audit-log FILE] [--cache-dir DIR]
-                            [--cache-ttl SECONDS] [--trusted-root FILE] [--allow-http-registry]
-                            [--allow-test-trust-root-unsafe]
-                                      gate one module (a JSON module policy): prints the pinned reference
-                                      to run (repo@sha256:…), or exits non-zero with the reason on stderr;
-                                      relative paths in the policy start from its directory, or from
-                                      --base-dir (required for a policy on stdin, "-")
-  sigverify check-config FILE [same flags]
-                                      gate every module of a processor configuration ({"modules": {…}})
-                                      and print a table; exit 0 only if every module may run
-`;
-
 const OPTIONS = {
   output: { type: 'string', short: 'o' },
   'audit-log': { type: 'string' },
-  'cache-dir': { type: 'string' },
-  'cache-ttl': { type: 'string' },
+  'result-cache': { type: 'string' },
+  'result-cache-ttl': { type: 'string' },
   'trusted-root': { type: 'string' },
   'allow-http-registry': { type: 'boolean' },
   'base-dir': { type: 'string' },
@@ -60,36 +50,34 @@ interface Parsed {
   readonly output: 'text' | 'json';
   readonly options: GateOptions;
   readonly help: boolean;
+  readonly notes: readonly string[];
 }
 
 function parse(command: string, argv: readonly string[], io: Io): Parsed {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
-  }
-  const { values, positionals } = parsed;
+  // The gate's result cache is --result-cache (the TUF cache is --tuf-cache elsewhere); --cache-dir was its first name.
+  const { values, positionals, notes } = parseFlags({ command, options: OPTIONS, aliases: { 'cache-dir': 'result-cache', 'cache-ttl': 'result-cache-ttl' } }, argv);
   const output = values.output ?? 'text';
-  if (output !== 'text' && output !== 'json') throw new SigverifyError('USAGE', `--output must be text or json, not "${output}"`);
-  if (values.help === true) return { file: '', baseDir: undefined, output, options: {}, help: true };
-  if (positionals.length !== 1) throw new SigverifyError('USAGE', `${command} takes exactly one FILE, got ${positionals.length}`);
-  const ttl = values['cache-ttl'];
-  if (ttl !== undefined && values['cache-dir'] === undefined) throw new SigverifyError('USAGE', '--cache-ttl needs --cache-dir');
+  if (output !== 'text' && output !== 'json') throw usage(`--output must be text or json, not "${output}"`);
+  if (values.help === true) return { file: '', baseDir: undefined, output, options: {}, help: true, notes };
+  if (positionals.length !== 1) throw usage(`${command} takes exactly one FILE, got ${positionals.length}`);
+  const ttl = values['result-cache-ttl'];
+  if (ttl !== undefined && values['result-cache'] === undefined) throw usage('--result-cache-ttl needs --result-cache');
   const ttlSeconds = ttl === undefined ? undefined : Number(ttl);
-  if (ttlSeconds !== undefined && !(Number.isFinite(ttlSeconds) && ttlSeconds >= 0)) throw new SigverifyError('USAGE', `--cache-ttl must be a number of seconds, not "${ttl ?? ''}"`);
-  const cacheDir = values['cache-dir'];
+  if (ttlSeconds !== undefined && !(Number.isFinite(ttlSeconds) && ttlSeconds >= 0)) throw usage(`--result-cache-ttl must be a number of seconds, not "${ttl ?? ''}"`);
+  const cacheDir = values['result-cache'];
   const auditLog = values['audit-log'];
   const trustedRoot = values['trusted-root'];
   const file = positionals[0] as string;
   const baseDir = values['base-dir'];
   // Never a temporary file: the policy on stdin, with the directory its relative paths start from named explicitly.
-  if (file === '-' && baseDir === undefined) throw new SigverifyError('USAGE', 'a policy on stdin ("-") needs --base-dir DIR, the directory its relative paths start from');
+  if (file === '-' && baseDir === undefined) throw usage('a policy on stdin ("-") needs --base-dir DIR, the directory its relative paths start from');
+  requireFiles({ 'policy file': file === '-' ? undefined : file, '--base-dir': baseDir, '--trusted-root': trustedRoot });
   return {
     file,
     baseDir,
     output,
     help: false,
+    notes,
     options: {
       ...(trustedRoot === undefined ? {} : { trust: trustedRootFile(trustedRoot) }),
       // Modules without their own trust use the source `sigverify trust init` recorded, as verify does.
@@ -114,11 +102,12 @@ function parse(command: string, argv: readonly string[], io: Io): Parsed {
 function start(command: string, argv: readonly string[], io: Io): Parsed | number {
   try {
     const cmd = parse(command, argv, io);
+    for (const note of cmd.notes) io.stderr(`${note}\n`);
     if (!cmd.help) return cmd;
-    io.stdout(PROCESSOR_HELP);
+    io.stdout(command === 'check-module' ? CHECK_MODULE_HELP : CHECK_CONFIG_HELP);
     return EXIT.ok;
   } catch (error) {
-    return usageError(error, io);
+    return usageError(error, io, command, argv);
   }
 }
 
@@ -249,15 +238,27 @@ function refused(error: unknown, io: Io, name: string, output: 'text' | 'json', 
   if ((result?.signatures.length ?? 0) > 1) {
     for (const s of result?.signatures ?? []) io.stderr(describeOutcome(s));
   }
-  if (error instanceof SigverifyError && error.kind === 'usage') io.stderr('Run "sigverify help" for usage.\n');
+  if (error instanceof SigverifyError && error.kind === 'usage') io.stderr('Run "sigverify check-module --help" for usage.\n');
   if (output === 'json') {
-    io.stdout(`${JSON.stringify({ module: name, ...(requested === undefined ? {} : { requestedReference: requested }), decision, error: { code, message }, ...(result === undefined ? {} : { result }) }, null, 2)}\n`);
+    const document = {
+      mediaType: GATE_REFUSAL_MEDIA_TYPE,
+      module: name,
+      ...(requested === undefined ? {} : { requestedReference: requested }),
+      decision,
+      error: { code, message },
+      ...(result === undefined ? {} : { result: failedResult(result) }),
+    };
+    io.stdout(`${JSON.stringify(document, null, 2)}\n`);
   }
   return exit;
 }
 
-function usageError(error: unknown, io: Io): number {
-  io.stderr(`sigverify: ${error instanceof Error ? error.message : String(error)}\nRun "sigverify help" for usage.\n`);
+/** A command line that could not be parsed: one `sigverify:` line (and, asked for JSON, the error document). */
+function usageError(error: unknown, io: Io, command: string, argv: readonly string[]): number {
+  const code = error instanceof SigverifyError ? error.code : 'INTERNAL_ERROR';
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`sigverify: [${code}] ${message}\nRun "sigverify ${command} --help" for usage.\n`);
+  if (asksForJson(argv)) io.stdout(`${JSON.stringify(errorDocument({ code, message }), null, 2)}\n`);
   return error instanceof SigverifyError && error.kind !== 'usage' ? EXIT.undecided : EXIT.usage;
 }
 

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { SigverifyError, isSigverifyError } from '../index.ts';
 import {
   type QualificationCaseResult,
@@ -9,6 +8,8 @@ import {
   runQualification,
   writeQualificationReport,
 } from '../qualify/index.ts';
+import { parseFlags } from './flags.ts';
+import { QUALIFY_HELP } from './help.ts';
 import type { Io } from './io.ts';
 import { table } from './processor.ts';
 
@@ -20,13 +21,6 @@ import { table } from './processor.ts';
  * when every case behaved as expected, 1 when one did not, 2 on usage errors,
  * 3 when the protocol could not run or the report could not be written.
  */
-export const QUALIFY_HELP = `  sigverify qualify [--output-dir DIR] [--output json]
-                                      operational qualification: run the OQ protocol on this machine, offline
-                                      (signed fixture images served on 127.0.0.1, private test Sigstore), and
-                                      write report.json and report.html (printable) to DIR (default
-                                      ./sigverify-qualification-<time>/); exit 0 only if every case passes
-`;
-
 const EXIT = { passed: 0, failed: 1, usage: 2, undecided: 3 } as const;
 
 const OPTIONS = {
@@ -37,13 +31,7 @@ const OPTIONS = {
 
 export async function runQualify(argv: readonly string[], io: Io): Promise<number> {
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: false, strict: true });
-    } catch (cause) {
-      throw new SigverifyError('USAGE', (cause as Error).message, { cause });
-    }
-    const { values } = parsed;
+    const { values } = parseFlags({ command: 'qualify', options: OPTIONS, allowPositionals: false }, argv);
     if (values.help === true) {
       io.stdout(QUALIFY_HELP);
       return EXIT.passed;

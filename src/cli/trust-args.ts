@@ -1,16 +1,18 @@
-import { parseArgs } from 'node:util';
-import { SigverifyError } from '../index.ts';
 import { checkArgumentSizes } from './args.ts';
+import { parseFlags, usage } from './flags.ts';
 
 /**
- * `sigverify trust …` arguments. Every subcommand takes `--cache DIR` (the
- * same directory as `verify --tuf-cache`; default `$SIGVERIFY_TUF_CACHE`,
- * else `~/.cache/sigverify/tuf`) and `--allow-expired-trust-metadata-unsafe`.
+ * `sigverify trust …` arguments. Every subcommand takes `--tuf-cache DIR`
+ * (as `verify`; default `$SIGVERIFY_TUF_CACHE`, else
+ * `~/.cache/sigverify/tuf`; `--cache` is its deprecated spelling) and
+ * `--allow-expired-trust-metadata-unsafe`.
  */
 interface Common {
   /** undefined: the default cache directory. */
   readonly cacheDir: string | undefined;
   readonly allowExpiredMetadataUnsafe: boolean;
+  /** One line each for stderr: deprecated spellings used. */
+  readonly notes: readonly string[];
 }
 
 export type TrustCommand =
@@ -25,7 +27,7 @@ export type TrustCommand =
   | { readonly command: 'help' };
 
 const COMMON = {
-  cache: { type: 'string' },
+  'tuf-cache': { type: 'string' },
   'allow-expired-trust-metadata-unsafe': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -37,10 +39,6 @@ const OPTIONS = {
   export: { ...COMMON },
 } as const;
 
-function usage(message: string): SigverifyError {
-  return new SigverifyError('USAGE', message);
-}
-
 /** `argv`: the arguments after `trust` (a leading `trust` is tolerated). */
 export function parseTrustCommand(argv: readonly string[]): TrustCommand {
   // Bounds what util.parseArgs is given (it is quadratic in argv); found by the fuzz suite (test/fuzz/cli.test.ts).
@@ -49,17 +47,13 @@ export function parseTrustCommand(argv: readonly string[]): TrustCommand {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') return { command: 'help' };
   if (sub !== 'init' && sub !== 'status' && sub !== 'refresh' && sub !== 'export') throw usage(`unknown trust command "${sub}" (try: sigverify trust help)`);
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: OPTIONS[sub], allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new SigverifyError('USAGE', (cause as Error).message, { cause });
-  }
+  const parsed = parseFlags({ command: `trust ${sub}`, options: OPTIONS[sub], aliases: { cache: 'tuf-cache' } }, rest);
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values['help'] === true) return { command: 'help' };
   const common: Common = {
-    cacheDir: values['cache'] as string | undefined,
+    cacheDir: values['tuf-cache'] as string | undefined,
     allowExpiredMetadataUnsafe: values['allow-expired-trust-metadata-unsafe'] === true,
+    notes: parsed.notes,
   };
   const positionals = parsed.positionals;
   if (sub === 'export') {
@@ -90,28 +84,3 @@ export function parseTrustCommand(argv: readonly string[]): TrustCommand {
   }
   return { ...common, command: 'refresh', directory: values['from-dir'] as string | undefined };
 }
-
-export const TRUST_HELP = `sigverify trust: where keyless trust comes from, and its freshness
-
-Usage:
-  sigverify trust init (--mirror URL | --from-dir DIR | --public-good) [--root ROOT.json] [--cache DIR]
-        Initialise the TUF cache from a private mirror or a repository directory (removable media, a
-        "trust export"), starting from ROOT.json, the repository's initial root obtained out of band;
-        record it as the source every later "sigverify verify" uses.
-  sigverify trust status [--cache DIR] [-o text|json] [--warn-days N]
-        The configured source, the version and expiry of every TUF role, every CA and key with its
-        validity window, and warnings N days (default 30) ahead of expiry.
-  sigverify trust refresh [--cache DIR] [--from-dir DIR]
-        Fetch newer metadata from the configured repository (or from DIR, a newer copy of the directory).
-  sigverify trust export DIR [--cache DIR]
-        Write a verified, self-contained TUF repository to DIR (new or empty) for "trust init --from-dir"
-        on an air-gapped machine.
-
-Flags:
-  --cache DIR                             TUF cache (same as verify --tuf-cache; default $SIGVERIFY_TUF_CACHE,
-                                          else ~/.cache/sigverify/tuf)
-  --allow-expired-trust-metadata-unsafe   accept EXPIRED TUF metadata after checking everything else; the
-                                          verification result records it. Only for sites that must run on it.
-
-Exit codes: 0 done, 2 usage error, 3 trust metadata unavailable, expired or invalid.
-`;

@@ -10,7 +10,9 @@ import {
   trustStatus,
   tufTrustSource,
 } from '../trust.ts';
-import { TRUST_HELP, type TrustCommand, parseTrustCommand } from './trust-args.ts';
+import { TRUST_HELP } from './help.ts';
+import { type TrustCommand, parseTrustCommand } from './trust-args.ts';
+import { requireFiles } from './flags.ts';
 import type { Io } from './io.ts';
 
 /**
@@ -33,6 +35,7 @@ export async function runTrust(argv: readonly string[], io: Io): Promise<number>
     io.stdout(TRUST_HELP);
     return EXIT.ok;
   }
+  for (const note of command.notes) io.stderr(`${note}\n`);
   if (command.allowExpiredMetadataUnsafe) {
     io.stderr('WARNING: --allow-expired-trust-metadata-unsafe: expired TUF metadata is accepted; results record it\n');
   }
@@ -55,6 +58,7 @@ export async function runTrust(argv: readonly string[], io: Io): Promise<number>
 type Of<C extends TrustCommand['command']> = Extract<TrustCommand, { command: C }>;
 
 async function init(cmd: Of<'init'>, io: Io): Promise<number> {
+  requireFiles({ '--root': cmd.root, '--from-dir': 'directory' in cmd.from ? cmd.from.directory : undefined });
   const cacheDir = cmd.cacheDir ?? defaultTufCachePath();
   const root = cmd.root === undefined ? {} : { root: cmd.root };
   const config: TufTrustConfig = 'mirror' in cmd.from
@@ -137,7 +141,7 @@ function unsafe(cmd: { readonly allowExpiredMetadataUnsafe: boolean }): { allowE
 function reportError(error: unknown, io: Io): number {
   const known = error instanceof SigverifyError;
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr(`sigverify: [${known ? error.code : 'INTERNAL_ERROR'}] ${message}\n${known && error.kind === 'usage' ? 'Run "sigverify trust help" for usage.\n' : ''}`);
+  io.stderr(`sigverify: [${known ? error.code : 'INTERNAL_ERROR'}] ${message}\n${known && error.kind === 'usage' ? 'Run "sigverify trust --help" for usage.\n' : ''}`);
   if (!known) return EXIT.unavailable;
   return error.kind === 'usage' ? EXIT.usage : error.kind === 'unavailable' ? EXIT.unavailable : EXIT.rejected;
 }

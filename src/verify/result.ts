@@ -21,7 +21,15 @@ export type SignatureOutcomeKind =
 export interface SignatureOutcome {
   /** `cosign-legacy`: a `.sig`/`.att` layer; `sigstore-bundle`: a bundle attached as an OCI referrer. */
   readonly format: 'cosign-legacy' | 'sigstore-bundle';
+  /** Where it was found, for people: `<repo>:sha256-….sig layer 0`, `<repo>@sha256:… (referrer)`. */
   readonly origin: string;
+  /**
+   * Where it was found, for programs: the digest-pinned manifest holding it
+   * in the signature repository — a legacy `.sig`/`.att` manifest, or a
+   * bundle referrer; `payloadDigest` names the layer. Absent only in results
+   * cached by an earlier version.
+   */
+  readonly originLocation?: { readonly kind: 'signature-manifest' | 'referrer'; readonly location: string };
   /** Digest of the blob holding the signed payload (the simple-signing payload, or the bundle). */
   readonly payloadDigest: Digest;
   /** DSSE bundles and attestations: the in-toto predicate type of the verified statement. */

@@ -38,6 +38,7 @@ describe('parseCommand', () => {
       predicateType: undefined,
       allowExpiredTrustMetadata: false,
       output: 'json',
+      notes: [],
     });
   });
 
@@ -62,7 +63,7 @@ describe('parseCommand', () => {
   it('recognises help and version', () => {
     expect(parseCommand([], {})).toEqual({ command: 'help' });
     expect(parseCommand(['--version'], {})).toEqual({ command: 'version' });
-    expect(parseCommand(['verify', '--help'], {})).toEqual({ command: 'help' });
+    expect(parseCommand(['verify', '--help'], {})).toEqual({ command: 'help', topic: 'verify' });
   });
 });
 

@@ -183,10 +183,10 @@ describe('qualification cases against a real registry (CLI subprocess)', () => {
     expect(run.code).toBe(2);
   });
 
-  it('an unreadable trust root exits 3', async () => {
+  it('a trust root file that does not exist is a usage error (exit 2)', async () => {
     const { code, result } = await verifyJson([image('signed'), ...KEYLESS.slice(0, 4), '--trusted-root', join(FIXTURE_LAYOUT, 'missing.json')]);
-    expect(code).toBe(3);
-    expect(result.error?.code).toBe('TRUST_ROOT_UNAVAILABLE');
+    expect(code).toBe(2);
+    expect(result.error?.code).toBe('USAGE');
   });
 });
 

@@ -170,9 +170,9 @@ def verify_module(
     if audit is not None:
         argv.append(f"--audit-log={audit}")
     if cache_dir is not None:
-        argv.append(f"--cache-dir={os.fspath(cache_dir)}")
+        argv.append(f"--result-cache={os.fspath(cache_dir)}")
     if cache_ttl is not None:
-        argv.append(f"--cache-ttl={cache_ttl:g}")
+        argv.append(f"--result-cache-ttl={cache_ttl:g}")
     if trusted_root is not None:
         argv.append(f"--trusted-root={os.fspath(trusted_root)}")
     if allow_http_registry:

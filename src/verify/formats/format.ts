@@ -28,7 +28,7 @@ export interface FormatContext {
 }
 
 /** A candidate's outcome fields once it verified (the pipeline adds where it came from). */
-export type Verified = Omit<SignatureOutcome, 'format' | 'origin' | 'payloadDigest' | 'outcome'>;
+export type Verified = Omit<SignatureOutcome, 'format' | 'origin' | 'originLocation' | 'payloadDigest' | 'outcome'>;
 
 /** What one format found for an image, and its part of the result's discovery summary. */
 export interface Discovered<C> {

@@ -34,7 +34,8 @@ export async function discoverCandidates(store: ContentStore, imageDigest: Diges
  * typed outcome, and the image's other candidates still count.
  */
 export async function verifyCandidate(candidate: SignatureCandidate, ctx: FormatContext): Promise<SignatureOutcome> {
-  const base = { format: candidate.format, origin: candidate.origin, payloadDigest: candidate.layer.digest } as const;
+  const originLocation = { kind: candidate.format === 'cosign-legacy' ? 'signature-manifest' : 'referrer', location: `${ctx.store.description}@${candidate.manifestDigest}` } as const;
+  const base = { format: candidate.format, origin: candidate.origin, originLocation, payloadDigest: candidate.layer.digest } as const;
   try {
     const format = FORMATS[candidate.format] as SignatureFormat;
     return { ...base, outcome: 'verified', ...(await format.verify(candidate, ctx)) };
