@@ -23,6 +23,7 @@ export type { ContentStore, FetchedManifest, ReferrersListing } from './registry
 export {
   type ExpiredMetadata,
   type TrustConfig,
+  type TrustOrigin,
   type TrustRoot,
   type TrustSource,
   configuredTrustSource,

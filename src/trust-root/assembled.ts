@@ -175,7 +175,7 @@ export function assembledTrust(files: AssembledTrustFiles): TrustSource {
         ctlogs: await Promise.all((files.ctlogs ?? []).map((c) => logKeyJson(c.publicKey, c.baseUrl ?? '', window(c.validFor, c.publicKey)))),
         timestampAuthorities: await Promise.all((files.tsa ?? []).map(async (t) => authorityJson(await chainFromFile(t.certChain, true), window(t.validFor, t.certChain), t.uri))),
       };
-      return parseTrustedRoot(Buffer.from(JSON.stringify(json)), description);
+      return parseTrustedRoot(Buffer.from(JSON.stringify(json)), description, { kind: 'assembled', location: parts.join(', ') });
     },
   };
 }
@@ -209,7 +209,7 @@ export function certificateAuthorityTrust(files: CertificateAuthorityFiles): Tru
           authorityJson(chainFor(root, intermediates), { start: new Date(root.validFrom).toISOString(), end: new Date(root.validTo).toISOString() }, undefined),
         ),
       };
-      return parseTrustedRoot(Buffer.from(JSON.stringify(json)), description);
+      return parseTrustedRoot(Buffer.from(JSON.stringify(json)), description, { kind: 'ca-roots', location: resolve(files.rootsPath) });
     },
   };
 }

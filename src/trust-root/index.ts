@@ -26,7 +26,7 @@ export {
   tufTrustSource,
 } from './config.ts';
 export { type KeyStatus, type RoleStatus, TRUST_STATUS_MEDIA_TYPE, type TrustStatus, type TrustStatusOptions, trustStatus } from './status.ts';
-export { type ExpiredMetadata, type TrustRoot, type TufRole, emptyTrustRoot, parseTrustedRoot } from './trusted-root.ts';
+export { type ExpiredMetadata, type TrustOrigin, type TrustRoot, type TufRole, emptyTrustRoot, parseTrustedRoot } from './trusted-root.ts';
 export { type CachedMetadata, type ExportedRepository, type TufSourceOptions, type TufTrustSource, isTufTrustSource, tufSource } from './tuf/source.ts';
 export type { TufRepositoryLocation } from './tuf/source.ts';
 export type { RoleState } from './tuf/metadata.ts';

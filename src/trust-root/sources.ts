@@ -40,7 +40,7 @@ export function trustedRootFile(path: string, maxBytes = DEFAULT_LIMITS.maxTrust
         if (cause instanceof SigverifyError) throw cause;
         throw new SigverifyError('TRUST_ROOT_UNAVAILABLE', `cannot read ${description}: ${(cause as Error).message}`, { cause });
       }
-      return parseTrustedRoot(bytes, description);
+      return parseTrustedRoot(bytes, description, { kind: 'trusted-root', location: resolve(path) });
     },
   };
 }

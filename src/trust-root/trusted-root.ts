@@ -8,9 +8,18 @@ import { type Digest, sha256Digest } from '../reference/index.ts';
  * A loaded trust root: the parsed protobuf-specs TrustedRoot plus where it came
  * from and the sha256 of its exact bytes, which every result records.
  */
+/** Where a trust root came from, for programs (`source` says it for people). */
+export interface TrustOrigin {
+  readonly kind: 'trusted-root' | 'tuf' | 'assembled' | 'ca-roots' | 'none';
+  /** The file, the TUF repository (URL or directory), or the files it was assembled from. */
+  readonly location: string;
+}
+
 export interface TrustRoot {
   /** Where the material came from, for people: a file path or a TUF mirror. */
   readonly source: string;
+  /** The same, for programs. */
+  readonly origin: TrustOrigin;
   /** sha256 of the trusted_root.json bytes (absent for the empty root of key-only mode). */
   readonly digest: Digest | undefined;
   readonly trustedRoot: TrustedRoot;
@@ -60,7 +69,7 @@ const TrustedRootSchema = z.looseObject({
   timestampAuthorities: z.array(Authority).default([]),
 });
 
-export function parseTrustedRoot(bytes: Uint8Array, source: string): TrustRoot {
+export function parseTrustedRoot(bytes: Uint8Array, source: string, origin: TrustOrigin = { kind: 'trusted-root', location: source }): TrustRoot {
   const fail = (reason: string, cause?: unknown): SigverifyError =>
     new SigverifyError('TRUST_ROOT_INVALID', `trusted root from ${source} is invalid: ${reason}`, { cause, details: { source } });
   parseJson(TrustedRootSchema, bytes, fail);
@@ -70,7 +79,7 @@ export function parseTrustedRoot(bytes: Uint8Array, source: string): TrustRoot {
   } catch (cause) {
     throw fail('not a TrustedRoot document', cause);
   }
-  return { source, digest: sha256Digest(bytes), trustedRoot };
+  return { source, origin, digest: sha256Digest(bytes), trustedRoot };
 }
 
 /**
@@ -81,6 +90,7 @@ export function parseTrustedRoot(bytes: Uint8Array, source: string): TrustRoot {
 export function emptyTrustRoot(): TrustRoot {
   return {
     source: 'none (public key only)',
+    origin: { kind: 'none', location: '' },
     digest: undefined,
     trustedRoot: TrustedRoot.fromJSON({
       mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',

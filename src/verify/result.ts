@@ -1,6 +1,7 @@
 import type { ErrorCode, RejectionCode } from '../errors.ts';
 import type { GithubWorkflowClaims, SanKind } from '../policy/index.ts';
 import type { Digest } from '../reference/index.ts';
+import type { TrustOrigin } from '../trust-root/trusted-root.ts';
 
 /**
  * The versioned, serialisable result of one image verification. Consumers
@@ -82,6 +83,8 @@ export interface VerificationResult {
   readonly discovery: DiscoverySummary;
   readonly trustRoot: {
     readonly source: string;
+    /** `source`, for programs: the kind of trust and its file, repository or files. */
+    readonly origin?: TrustOrigin;
     readonly digest: Digest | undefined;
     /** Expired TUF metadata accepted under `allowExpiredMetadataUnsafe`: a deviation the record must show. */
     readonly expiredMetadataAccepted?: readonly { readonly role: string; readonly version: number; readonly expires: string }[];

@@ -300,6 +300,7 @@ export class ImageVerifier {
       discovery,
       trustRoot: {
         source: trust.source,
+        origin: trust.origin,
         digest: trust.digest,
         ...(trust.expiredMetadataAccepted === undefined || trust.expiredMetadataAccepted.length === 0 ? {} : { expiredMetadataAccepted: trust.expiredMetadataAccepted }),
         ...(testRoot ? { testRoot: true as const } : {}),

@@ -199,7 +199,7 @@ describe('library API against the real registry', () => {
       digest: fixtureDigest('signed'),
       pinnedReference: `${running().host}/fixtures@${fixtureDigest('signed')}`,
       // The trust root recorded is exactly the file given.
-      trustRoot: { digest: sha256Digest(readFileSync(TEST_TRUSTED_ROOT)), testRoot: true },
+      trustRoot: { origin: { kind: 'trusted-root', location: TEST_TRUSTED_ROOT }, digest: sha256Digest(readFileSync(TEST_TRUSTED_ROOT)), testRoot: true },
       verifiedSignatures: 1,
     });
   });

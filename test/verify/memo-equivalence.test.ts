@@ -43,7 +43,7 @@ function memoVerdict(c: Case): string {
   if (verifier === undefined) {
     // Our own root validation is not under test here (it refuses one conformance root on purpose).
     const trustedRoot = TrustedRoot.fromJSON(JSON.parse(readFileSync(c.rootPath, 'utf8')));
-    verifier = createSigstoreVerifier({ source: c.rootPath, digest: undefined, trustedRoot }, compilePolicy({ certificateIdentity: 'x', certificateOidcIssuer: 'y' }));
+    verifier = createSigstoreVerifier({ source: c.rootPath, origin: { kind: 'trusted-root', location: c.rootPath }, digest: undefined, trustedRoot }, compilePolicy({ certificateIdentity: 'x', certificateOidcIssuer: 'y' }));
     ours.set(c.rootPath, verifier);
   }
   try {

@@ -398,7 +398,8 @@ class TufClient implements TufOperations {
   }
 
   #trustRoot(bytes: Uint8Array, expired: readonly ExpiredMetadata[]): TrustRoot {
-    const root = parseTrustedRoot(bytes, this.description);
+    const location = this.repository.kind === 'http' ? this.repository.url : this.repository.path;
+    const root = parseTrustedRoot(bytes, this.description, { kind: 'tuf', location });
     if (expired.length === 0) return root;
     return {
       ...root,
