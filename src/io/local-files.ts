@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { SigverifyError } from '../errors.ts';
 import { embeddedFile } from '../shipped.ts';
 import { quote } from '../text/quote.ts';
+import { readHandleCapped } from './read-capped.ts';
 
 /**
  * Local files are attack surface. What sigverify trusts from the file system
@@ -73,7 +74,7 @@ export async function readOwnedFile(path: string, maxBytes: number, role: FileRo
     if (!info.isFile()) throw unsafe(role, path, 'is not a regular file');
     const problem = problemOf(info);
     if (problem !== undefined) throw unsafe(role, path, problem);
-    return await readHandle(handle, maxBytes);
+    return await readHandleCapped(handle, maxBytes);
   } finally {
     await handle.close();
   }
@@ -86,22 +87,6 @@ export async function readOwnedFileIfPresent(path: string, maxBytes: number, rol
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw cause;
-  }
-}
-
-const CHUNK_BYTES = 64 * 1024;
-
-/** Reads to the end with the cap enforced on the bytes read, never on what fstat claims. */
-async function readHandle(handle: FileHandle, maxBytes: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    const chunk = Buffer.alloc(Math.min(CHUNK_BYTES, maxBytes + 1 - total));
-    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-    if (bytesRead === 0) return Buffer.concat(chunks, total);
-    chunks.push(chunk.subarray(0, bytesRead));
-    total += bytesRead;
-    if (total > maxBytes) return undefined;
   }
 }
 

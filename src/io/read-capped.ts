@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { SigverifyError } from '../errors.ts';
 import { embeddedFile } from '../shipped.ts';
 
@@ -14,19 +14,26 @@ export async function readFileCapped(path: string, maxBytes: number): Promise<Bu
   if (embedded !== undefined) return embedded.length > maxBytes ? undefined : embedded;
   const handle = await open(path, 'r');
   try {
-    // Read in chunks, so a large cap costs memory only for what the file holds.
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.alloc(Math.min(CHUNK_BYTES, maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) return Buffer.concat(chunks, total);
-      chunks.push(chunk.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > maxBytes) return undefined;
-    }
+    return await readHandleCapped(handle, maxBytes);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Reads an open file to its end, in chunks (a large cap costs memory only for
+ * what the file holds), with the cap on the bytes read; undefined past it.
+ */
+export async function readHandleCapped(handle: FileHandle, maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.alloc(Math.min(CHUNK_BYTES, maxBytes + 1 - total));
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+    if (bytesRead === 0) return Buffer.concat(chunks, total);
+    chunks.push(chunk.subarray(0, bytesRead));
+    total += bytesRead;
+    if (total > maxBytes) return undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import { DEFAULT_CACHE_TTL_MS } from '../cache/result-cache.ts';
 import { SigverifyError, isSigverifyError } from '../errors.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { type Digest, parseReference, repositoryName } from '../reference/index.ts';
-import { type ConnectionOptions, ContentStores, type StoreFactory } from '../registry/index.ts';
+import { type ConnectionOptions, type StoreFactory, storesFor } from '../registry/index.ts';
 import { TEST_TRUST_ROOT_WARNING, type TrustRoot, type TrustSource, emptyTrustRoot, isTestTrustRoot, trustSourceFrom } from '../trust-root/index.ts';
 import { mapConcurrent } from '../io/concurrency.ts';
 import { ImageVerifier, type ResolvedReference, type VerificationResult, type VerifyOptions, resolveReference } from '../verify/index.ts';
@@ -102,14 +102,9 @@ export class ModuleGate {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
     this.#refreshMs = options.trustRefreshMs ?? DEFAULT_CACHE_TTL_MS;
-    // One credential source for every call, so credential helpers are asked once per registry.
     this.#limits = resolveLimits(options.limits);
-    this.#stores = options.stores ?? new ContentStores({
-      limits: this.#limits,
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      ...(options.allowHttpRegistry === undefined ? {} : { allowHttpRegistry: options.allowHttpRegistry }),
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-    });
+    // One for every call: tokens and credential-helper answers are reused across calls.
+    this.#stores = storesFor(options, this.#limits);
   }
 
   /**

@@ -1,6 +1,6 @@
 export { type Challenge, parseWwwAuthenticate, selectChallenge } from './auth.ts';
 export { type RegistryClientOptions, RegistryClient } from './client.ts';
-export { type ConnectionOptions, ContentStores, type ContentStoresOptions, type StoreFactory } from './stores.ts';
+export { type ConnectionOptions, ContentStores, type ContentStoresOptions, type StoreFactory, storesFor } from './stores.ts';
 export {
   type CredentialSource,
   type Credentials,

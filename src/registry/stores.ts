@@ -45,6 +45,16 @@ export interface ConnectionOptions {
   readonly stores?: StoreFactory;
 }
 
+/** The caller's stores, else ones built from its connection options (one per verifier or gate, so its tokens are reused). */
+export function storesFor(options: ConnectionOptions, limits: Limits): StoreFactory {
+  return options.stores ?? new ContentStores({
+    limits,
+    ...(options.allowHttpRegistry === undefined ? {} : { allowHttpRegistry: options.allowHttpRegistry }),
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+}
+
 /** Opens content by reference: the seam tests, benchmarks and embedders inject (an in-memory store, a mirror). */
 export interface StoreFactory {
   open(ref: ImageReference, signal?: AbortSignal): ContentStore;

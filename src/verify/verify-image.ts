@@ -17,7 +17,7 @@ import {
   parseRegistryReference,
   pinnedReference,
 } from '../reference/index.ts';
-import { type ConnectionOptions, ContentStores, type StoreFactory } from '../registry/index.ts';
+import { type ConnectionOptions, type StoreFactory, storesFor } from '../registry/index.ts';
 import type { ContentStore } from '../registry/types.ts';
 import { LiveTrustRoot, type TrustRoot, type TrustSource, emptyTrustRoot, isTestTrustRoot, trustSourceFrom } from '../trust-root/index.ts';
 import { quote } from '../text/quote.ts';
@@ -161,12 +161,7 @@ export class ImageVerifier {
     this.#trust = trust;
     this.#options = options;
     this.#limits = resolveLimits(options.limits);
-    this.#stores = options.stores ?? new ContentStores({
-      limits: this.#limits,
-      ...(options.allowHttpRegistry === undefined ? {} : { allowHttpRegistry: options.allowHttpRegistry }),
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-    });
+    this.#stores = storesFor(options, this.#limits);
   }
 
   /** The trust root verifications use now. */

@@ -1,7 +1,7 @@
 import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ErrorCode, SigverifyError } from '../../src/errors.ts';
 import { compileModulePolicy, parseModulePolicy } from '../../src/processor/index.ts';
@@ -37,20 +37,7 @@ afterAll(async () => {
 
 /** The CLI as a subprocess, optionally with stdin. */
 function cli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliRun> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env['PATH'], HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => { resolvePromise({ code, stdout, stderr }); });
-    child.stdin.end(options.stdin ?? '');
-  });
+  return runProcess(process.execPath, [CLI, ...args], options.env, options.stdin ?? '');
 }
 
 const FORGED = '\n✓ Signature verification PASSED for registry.example/forged@sha256:0000: signed by the attacker\n\u001b[2K\u001b[1A';

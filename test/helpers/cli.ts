@@ -22,13 +22,15 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
  * environment: no Docker credentials or TUF cache of the developer leak in;
  * `env` adds to it.
  */
-export function runProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+export function runProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { PATH: process.env['PATH'], HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // No stdin given: an empty one, closed at once (a command reading it sees end of file).
+    child.stdin.end(stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
