@@ -162,6 +162,8 @@ export class ImageVerifier {
     this.#options = options;
     this.#limits = resolveLimits(options.limits);
     this.#stores = storesFor(options, this.#limits);
+    // sigstore-js trust material now, not at the first verification (a live root's later versions at theirs).
+    this.#currentMaterial();
   }
 
   /** The trust root verifications use now. */
