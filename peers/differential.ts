@@ -756,6 +756,23 @@ async function tufCases(): Promise<void> {
     caseOf('tuf-mirror-fresh × identity', 'PASS', (acc) => { const c = clients('fresh'); exec(c, [...init(c), ...verifySteps(c)], acc); });
     writeFileSync(join(repoDir, 'timestamp.json'), expired);
     caseOf('tuf-mirror-expired-timestamp × identity', 'FAIL', (acc) => { const c = clients('expired'); exec(c, [...init(c), ...verifySteps(c)], acc); });
+    // The air-gapped path: sigverify exports the verified repository from a connected cache
+    // (`trust export`) and a second cache is initialised from that directory alone
+    // (`trust init --from-dir`), as a site carries it on removable media; cosign beside it
+    // initialises from the mirror with the same initial root.
+    writeFileSync(join(repoDir, 'timestamp.json'), original);
+    caseOf('tuf-air-gapped-export × identity', 'PASS', (acc) => {
+      const c = clients('export');
+      const exported = join(work, 'tuf-exported');
+      const airGapped = join(work, 'sv-tuf-air-gapped');
+      exec(c, [
+        ...init(c),
+        { verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'trust', 'export', exported, '--tuf-cache', c.sv], r: { code: 0, out: '' } },
+        { verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'trust', 'init', '--from-dir', exported, '--root', rootFile, '--tuf-cache', airGapped], r: { code: 0, out: '' } },
+        { verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'verify', img, '--tuf-cache', airGapped, ...idFlags], r: { code: 0, out: '' } },
+        verifySteps(c)[1] as Outcome,
+      ], acc);
+    });
     caseOf('tuf-rolled-back-timestamp × identity', 'FAIL', (acc) => {
       const c = clients('rollback');
       writeFileSync(join(repoDir, 'timestamp.json'), newer);
