@@ -69,38 +69,34 @@ compare() {
 step() { echo "smoke: $*" >&2; }
 must() { local n=$1; shift; "$@" >"$W/$n.log" 2>&1 || { echo "smoke: FAILED to $n (exit $?):" >&2; tail -n 20 "$W/$n.log" >&2; return 1; }; }
 
+signing_failed() { ROWS+=("$(printf '%-34s signing failed (see %s)' "$1" "$W/sign-$1.log")"); }
+
 KEYLESS=(--trusted-root "$TR" --certificate-identity "$ID" --certificate-oidc-issuer "$ISS")
 WRONG=(--trusted-root "$TR" --certificate-identity "someone-else@sigverify.test" --certificate-oidc-issuer "$ISS")
+
+# A cosign v3 keyless image signature: an image under TAG in REGISTRY, signed with
+# SIGNING_CONFIG, then the verdicts for its signer and (unless the 4th argument is
+# "no") for another identity.
+v3_keyless() { # tag registry signing-config [negative]
+  local tag=$1 reg=$2 sc=$3 negative=${4:-yes} img
+  step "$tag"
+  img=$(mkimage "$reg/smoke/app:$tag" "$tag")
+  if must "sign-$tag" "$C3" sign --identity-token "$("$STACK" token)" --signing-config "$sc" --trusted-root "$TR" "$img"; then
+    compare "$tag" PASS "$C3" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
+    [ "$negative" = no ] || compare "$tag/wrong-identity" FAIL "$C3" verify "${WRONG[@]}" "$img" -- verify "$img" "${WRONG[@]}"
+  else signing_failed "$tag"; fi
+}
 T0=$(date +%s)
 
 # 1. cosign v3 keyless, Rekor v1, referrers (olareg) and tag fallback (docker-registry)
-for reg in "$STACK_REG_OLAREG" "$STACK_REG_PLAIN"; do
-  tag=v3-rekor1-$( [ "$reg" = "$STACK_REG_OLAREG" ] && echo olareg || echo docker)
-  step "$tag"
-  img=$(mkimage "$reg/smoke/app:$tag" "$tag")
-  if must "sign-$tag" "$C3" sign --identity-token "$("$STACK" token)" --signing-config "$STACK_SIGNING_CONFIG_REKOR1" \
-        --trusted-root "$TR" "$img"; then
-    compare "$tag" PASS "$C3" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
-    compare "$tag/wrong-identity" FAIL "$C3" verify "${WRONG[@]}" "$img" -- verify "$img" "${WRONG[@]}"
-  else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
-done
+v3_keyless v3-rekor1-olareg "$STACK_REG_OLAREG" "$STACK_SIGNING_CONFIG_REKOR1"
+v3_keyless v3-rekor1-docker "$STACK_REG_PLAIN" "$STACK_SIGNING_CONFIG_REKOR1"
 
 # 2. cosign v3 keyless, Rekor v2 + TSA (olareg)
-tag=v3-rekor2-tsa; step "$tag"
-img=$(mkimage "$STACK_REG_OLAREG/smoke/app:$tag" "$tag")
-if must "sign-$tag" "$C3" sign --identity-token "$("$STACK" token)" --signing-config "$STACK_SIGNING_CONFIG_REKOR2" \
-      --trusted-root "$TR" "$img"; then
-  compare "$tag" PASS "$C3" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
-  compare "$tag/wrong-identity" FAIL "$C3" verify "${WRONG[@]}" "$img" -- verify "$img" "${WRONG[@]}"
-else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+v3_keyless v3-rekor2-tsa "$STACK_REG_OLAREG" "$STACK_SIGNING_CONFIG_REKOR2"
 
 # 2b. cosign v3 keyless, Rekor v1 + TSA timestamp (olareg)
-tag=v3-rekor1-tsa; step "$tag"
-img=$(mkimage "$STACK_REG_OLAREG/smoke/app:$tag" "$tag")
-if must "sign-$tag" "$C3" sign --identity-token "$("$STACK" token)" --signing-config "$STACK_SIGNING_CONFIG_REKOR1_TSA" \
-      --trusted-root "$TR" "$img"; then
-  compare "$tag" PASS "$C3" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
-else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+v3_keyless v3-rekor1-tsa "$STACK_REG_OLAREG" "$STACK_SIGNING_CONFIG_REKOR1_TSA" no
 
 # 2c. cosign v3 attestation (custom predicate), Rekor v1 and Rekor v2 + TSA (olareg)
 echo '{"builder":"sigverify-smoke"}' > "$W/predicate.json"
@@ -114,7 +110,7 @@ for v in rekor1 rekor2; do
       -- verify-attestation "$img" --type custom "${KEYLESS[@]}"
     compare "$tag/wrong-identity" FAIL "$C3" verify-attestation --type custom "${WRONG[@]}" "$img" \
       -- verify-attestation "$img" --type custom "${WRONG[@]}"
-  else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+  else signing_failed "$tag"; fi
 done
 
 # 3. cosign v2 keyless, legacy .sig tag (docker-registry), Rekor v1
@@ -125,7 +121,7 @@ if must "sign-$tag" "$C2" sign --identity-token "$("$STACK" token)" --fulcio-url
   compare "$tag" PASS "$C3" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
   compare "$tag/cosign2-verify" PASS "$C2" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
   compare "$tag/wrong-identity" FAIL "$C3" verify "${WRONG[@]}" "$img" -- verify "$img" "${WRONG[@]}"
-else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+else signing_failed "$tag"; fi
 
 # 4. key-based (cosign v3, ECDSA P-256 key pair from cosign), Rekor v1 (olareg)
 tag=v3-key; step "$tag"
@@ -138,7 +134,7 @@ if COSIGN_PASSWORD= must "sign-$tag" "$C3" sign --key "$W/cosign.key" --signing-
   openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout -out "$W/other.pub" 2>/dev/null
   compare "$tag/wrong-key" FAIL "$C3" verify --trusted-root "$TR" --key "$W/other.pub" "$img" \
     -- verify "$img" --trusted-root "$TR" --key "$W/other.pub"
-else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+else signing_failed "$tag"; fi
 
 # 5. registries with authentication: htpasswd basic and bearer tokens (docker config.json,
 #    then the credential-helper variant for sigverify)
@@ -151,7 +147,7 @@ for reg in "$STACK_REG_BASIC" "$STACK_REG_TOKEN"; do
     PATH=$STACK_HELPER_PATH:$PATH DOCKER_CONFIG=$STACK_DOCKER_CONFIG_HELPER \
       compare "$tag/cred-helper" PASS "$C3" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
     DOCKER_CONFIG=$W/no-creds compare "$tag/no-credentials" FAIL "$C3" verify "${KEYLESS[@]}" "$img" -- verify "$img" "${KEYLESS[@]}"
-  else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+  else signing_failed "$tag"; fi
 done
 
 # 6. blobs: the same bundle through every peer verifier (cosign verify-blob,
@@ -183,7 +179,7 @@ for v in rekor1 rekor2; do
         --trusted-root "$TR" --bundle "$W/$tag.sigstore.json" "$W/blob.txt"; then
     multi "$tag" PASS "$W/$tag.sigstore.json" "$ID" "${!tc}"
     multi "$tag/wrong-identity" FAIL "$W/$tag.sigstore.json" "someone-else@sigverify.test" "${!tc}"
-  else ROWS+=("$(printf '%-34s signing failed (see %s)' "$tag" "$W/sign-$tag.log")"); fi
+  else signing_failed "$tag"; fi
 done
 
 # 7. the TUF repository: cosign initialize from the stack's mirror, then sign with the
