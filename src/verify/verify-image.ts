@@ -81,6 +81,8 @@ interface ResolutionInternals {
   readonly image: ResolvedImage;
   readonly store: ContentStore;
   readonly signal: AbortSignal;
+  /** The platform whose single image's config resolution already read: not fetched again. */
+  readonly checkedPlatform?: string;
 }
 
 /** What only the verifier needs of a resolution: kept out of the public shape. */
@@ -118,13 +120,17 @@ export async function resolveReference(reference: string, options: ResolveOption
     ? { digest: ref.digest }
     : await resolveImage(store, ref, reference, limits);
   let pinned = pinnedReference(ref, image.digest);
+  let checkedPlatform: string | undefined;
   if (options.platform !== undefined) {
     const platform = parsePlatform(options.platform);
     if (image.kind === 'index') pinned = pinnedReference(ref, selectPlatform(image.manifest as ImageIndex, platform, `${reference} (${image.digest})`).digest);
-    else await checkPlatform(store, image, platform, reference, limits);
+    else {
+      await checkPlatform(store, image, platform, reference, limits);
+      checkedPlatform = options.platform;
+    }
   }
   const resolved: ResolvedReference = { reference, digest: image.digest, ...(image.kind === undefined ? {} : { kind: image.kind }), pinnedReference: pinned };
-  resolutions.set(resolved, { ref, image, store, signal });
+  resolutions.set(resolved, { ref, image, store, signal, ...(checkedPlatform === undefined ? {} : { checkedPlatform }) });
   return resolved;
 }
 
@@ -210,12 +216,13 @@ export class ImageVerifier {
 
   /** Steps 2–6 for a reference {@link resolve} resolved (any verifier's: the same image may be verified for a signature and each attestation). */
   verifyResolved(resolved: ResolvedReference): Promise<VerificationResult> {
-    const { ref, image, store, signal } = internalsOf(resolved);
+    const { ref, image, store, signal, checkedPlatform } = internalsOf(resolved);
     // One budget of bytes for everything this verification fetches (limits.maxVerificationBytes).
     const budget = new ByteBudget(this.#limits.maxVerificationBytes);
     const budgeted = new BudgetedStore(store, budget);
     if (this.#options.platform === undefined) return this.#verifyDigest(budgeted, ref, resolved.reference, image, signal, budget);
-    return this.#verifyPlatform(budgeted, ref, resolved.reference, image, parsePlatform(this.#options.platform), signal, budget);
+    const platformChecked = checkedPlatform === this.#options.platform;
+    return this.#verifyPlatform(budgeted, ref, resolved.reference, image, parsePlatform(this.#options.platform), signal, budget, platformChecked);
   }
 
   /**
@@ -224,9 +231,19 @@ export class ImageVerifier {
    * the verified index; if the index carries no passing signature, the child
    * must carry its own (docs/formats.md §4.7). The result says which was signed.
    */
-  async #verifyPlatform(store: ContentStore, ref: ImageReference, reference: string, image: ResolvedImage, platform: Platform, signal: AbortSignal, budget: ByteBudget): Promise<VerificationResult> {
+  async #verifyPlatform(
+    store: ContentStore,
+    ref: ImageReference,
+    reference: string,
+    image: ResolvedImage,
+    platform: Platform,
+    signal: AbortSignal,
+    budget: ByteBudget,
+    platformChecked: boolean,
+  ): Promise<VerificationResult> {
     if (image.kind === 'manifest') {
-      await checkPlatform(store, image, platform, reference, this.#limits);
+      // A single image's config says its platform; resolution has read it when it was asked for this platform.
+      if (!platformChecked) await checkPlatform(store, image, platform, reference, this.#limits);
       const result = await this.#verifyDigest(store, ref, reference, image, signal, budget);
       return { ...result, platform: { ...platform, digest: image.digest, signed: 'image' } };
     }

@@ -358,6 +358,14 @@ describe('8. --platform checks the child\'s own config when the index carries no
     registry.putManifest(Buffer.from(JSON.stringify(index)), OCI_INDEX, 'mislabelled');
     await expectRefused(verifyAt(registry.ref('mislabelled'), { platform: 'linux/amd64' }), 'PLATFORM_NOT_FOUND');
   });
+
+  it('control: a single-platform image of the platform asked for verifies, its config read once', async () => {
+    registry = await startHostileRegistry();
+    const arm = publishSigned(registry, 'arm-only', (digest) => [validLayer(sigstore, digest)]);
+    const config = (JSON.parse(arm.manifestBytes.toString('utf8')) as { config: { digest: string } }).config.digest;
+    expect(await verifyAt(registry.ref('arm-only'), { platform: 'linux/amd64' })).toMatchObject({ verified: true, platform: { signed: 'image' } });
+    expect(registry.requestsFor('blobs', config)).toHaveLength(1);
+  });
 });
 
 describe('9. a digest reference is verified without the image manifest (as cosign does)', () => {

@@ -59,13 +59,14 @@ export interface SignatureFormat<C extends SignatureCandidate = SignatureCandida
  */
 export async function fetchCandidateBlob(candidate: SignatureCandidate, ctx: FormatContext, maxBytes: number): Promise<Buffer> {
   const { digest, size } = candidate.layer;
-  if (size > maxBytes) throw new SignatureRejected('LAYER_TOO_LARGE', `${candidate.format === 'cosign-legacy' ? 'signature layer' : 'bundle'} declares ${size} bytes (limit ${maxBytes})`);
+  const what = candidate.format === 'cosign-legacy' ? 'signature layer' : 'bundle';
+  if (size > maxBytes) throw new SignatureRejected('LAYER_TOO_LARGE', `${what} declares ${size} bytes (limit ${maxBytes})`);
   let bytes: Buffer;
   try {
     bytes = Buffer.from(await ctx.store.getBlob(digest, size, maxBytes));
   } catch (error) {
     if (error instanceof SigverifyError && error.code === 'DIGEST_MISMATCH') {
-      throw new SignatureRejected('LAYER_DIGEST_MISMATCH', `${candidate.format === 'cosign-legacy' ? 'signature layer' : 'bundle'} does not match its digest ${digest}`, { cause: error });
+      throw new SignatureRejected('LAYER_DIGEST_MISMATCH', `${what} does not match its digest ${digest}`, { cause: error });
     }
     throw error;
   }
