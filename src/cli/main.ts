@@ -10,7 +10,7 @@ import { type VerifyBundleCommand, type VerifyCommand, checkArgumentSizes, parse
 import { asksForJson, requireFiles, usage } from './flags.ts';
 import { COMMAND_HELP, FULL_HELP } from './help.ts';
 import { errorDocument, failedResultDocument } from './documents.ts';
-import { readOwnedFile } from '../io/local-files.ts';
+import { readKeyFile } from '../io/local-files.ts';
 
 /** Exit codes (stable, documented in the README). */
 export const EXIT = { verified: 0, notVerified: 1, usage: 2, undecided: 3 } as const;
@@ -89,7 +89,7 @@ async function runVerify(cmd: VerifyCommand, io: Io): Promise<number> {
   }
   io.stderr(`Verifying ${cmd.command === 'verify' ? 'signature' : `attestation ${cmd.predicateType ?? ''}`} for ${cmd.image}\n`);
   try {
-    const publicKey = cmd.keyPath === undefined ? undefined : await readKey(cmd.keyPath);
+    const publicKey = cmd.keyPath === undefined ? undefined : await readKeyFile(cmd.keyPath, DEFAULT_LIMITS.maxConfigFileBytes);
     if (cmd.allowExpiredTrustMetadata) {
       io.stderr('WARNING: --allow-expired-trust-metadata-unsafe: expired TUF metadata is accepted and recorded in the result\n');
     }
@@ -151,7 +151,7 @@ function trustOption(cmd: VerifyCommand): { trust?: TrustSource } {
 async function runVerifyBundle(cmd: VerifyBundleCommand, io: Io): Promise<number> {
   try {
     requireFiles({ '--bundle': cmd.bundle, '--key': cmd.keyPath, '--trusted-root': cmd.trustedRoot });
-    const publicKey = cmd.keyPath === undefined ? undefined : await readKey(cmd.keyPath);
+    const publicKey = cmd.keyPath === undefined ? undefined : await readKeyFile(cmd.keyPath, DEFAULT_LIMITS.maxConfigFileBytes);
     const bundle = await readInput(cmd.bundle, DEFAULT_LIMITS.maxBundleBytes);
     const artifact = 'sha256' in cmd.artifact
       ? { sha256: Buffer.from(cmd.artifact.sha256.slice('sha256:'.length), 'hex') }
@@ -172,18 +172,6 @@ async function readInput(path: string, maxBytes: number): Promise<Buffer> {
     if (cause instanceof SigverifyError) throw cause;
     throw new SigverifyError('USAGE', `cannot read ${path}: ${(cause as Error).message}`, { cause });
   }
-}
-
-async function readKey(path: string): Promise<string> {
-  let bytes;
-  try {
-    bytes = await readOwnedFile(path, DEFAULT_LIMITS.maxConfigFileBytes, 'public key');
-  } catch (cause) {
-    if (cause instanceof SigverifyError) throw cause;
-    throw new SigverifyError('KEY_INVALID', `cannot read public key ${path}: ${(cause as Error).message}`, { cause });
-  }
-  if (bytes === undefined) throw new SigverifyError('KEY_INVALID', `public key ${path} is larger than ${DEFAULT_LIMITS.maxConfigFileBytes} bytes`);
-  return bytes.toString('utf8');
 }
 
 const PURPOSE_WORD = { signature: 'Signature', attestation: 'Attestation', bundle: 'Bundle' } as const;

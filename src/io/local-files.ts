@@ -162,6 +162,25 @@ export async function checkBaseDirectory(path: string, role: FileRole): Promise<
   }
 }
 
+/**
+ * A PEM public key file (`--key`, `signature_public_key_file`): read as
+ * {@link readOwnedFile}; unreadable or over the cap is KEY_INVALID, prefixed
+ * with `member` (the policy member that named it) when there is one.
+ */
+export async function readKeyFile(path: string, maxBytes: number, member?: string): Promise<string> {
+  const at = member === undefined ? '' : `${member}: `;
+  const details = member === undefined ? {} : { details: { path: member } };
+  let bytes;
+  try {
+    bytes = await readOwnedFile(path, maxBytes, 'public key');
+  } catch (cause) {
+    if (cause instanceof SigverifyError) throw cause;
+    throw new SigverifyError('KEY_INVALID', `${at}cannot read public key ${path}: ${(cause as Error).message}`, { cause, ...details });
+  }
+  if (bytes === undefined) throw new SigverifyError('KEY_INVALID', `${at}public key ${path} is larger than ${maxBytes} bytes`, details);
+  return bytes.toString('utf8');
+}
+
 /** {@link readOwnedFile}, with LIMIT_EXCEEDED for a file over the cap. */
 export async function readOwnedCapped(path: string, maxBytes: number, role: FileRole): Promise<Buffer> {
   const bytes = await readOwnedFile(path, maxBytes, role);

@@ -9,7 +9,7 @@ import { type Matcher, type Policy, type PolicyInput, compilePolicy, regexpMatch
 import { type Digest, parseReference, sha256Digest } from '../reference/index.ts';
 import type { TrustSource } from '../trust-root/index.ts';
 import { type ModuleTrust, ModuleTrustSchema, snakeCase, trustPaths, trustSourceOf } from './trust.ts';
-import { checkBaseDirectory, readOwnedFile } from '../io/local-files.ts';
+import { checkBaseDirectory, readKeyFile, readOwnedFile } from '../io/local-files.ts';
 
 /**
  * A processor's module configuration, snake_case as processors write it, with
@@ -265,7 +265,7 @@ export async function compileModulePolicy(input: unknown, options: ModuleLoadOpt
   const at = (member: string): string => formatPath([...(options.path ?? []), member]);
   const keyPem = config.signature_public_key_file === undefined
     ? config.signature_public_key
-    : await readKeyFile(absolute(base, config.signature_public_key_file), at('signature_public_key_file'), resolveLimits(options.limits));
+    : await readKeyFile(absolute(base, config.signature_public_key_file), resolveLimits(options.limits).maxConfigFileBytes, at('signature_public_key_file'));
   let policy: Policy | undefined;
   if (config.require_signature) {
     try {
@@ -326,17 +326,6 @@ function absolute(base: string, path: string): string {
   return isAbsolute(path) ? path : resolve(base, path);
 }
 
-async function readKeyFile(path: string, member: string, limits: Limits): Promise<string> {
-  let bytes;
-  try {
-    bytes = await readOwnedFile(path, limits.maxConfigFileBytes, 'public key');
-  } catch (cause) {
-    if (cause instanceof SigverifyError) throw cause;
-    throw new SigverifyError('KEY_INVALID', `${member}: cannot read public key ${path}: ${(cause as Error).message}`, { cause, details: { path: member } });
-  }
-  if (bytes === undefined) throw new SigverifyError('KEY_INVALID', `${member}: public key ${path} is larger than ${limits.maxConfigFileBytes} bytes`, { details: { path: member } });
-  return bytes.toString('utf8');
-}
 
 /** A policy given as bytes (on stdin, say): it has no directory, so the caller names the one its relative paths start from. */
 export interface PolicyBytes {
