@@ -15,6 +15,10 @@ cd "$REPO"
 t0=$(date +%s)
 step() { printf '\n== test:peers: %s (%d s)\n' "$*" "$(( $(date +%s) - t0 ))"; }
 
+# One stack per machine (its ports are fixed): concurrent runs queue on a lock.
+exec 9>"${SIGVERIFY_STACK_LOCK:-/tmp/sigverify-stack.lock}"
+flock -w 3600 9 || { echo "test:peers: another run holds the stack lock for an hour" >&2; exit 2; }
+
 step "tools"
 "$HERE/build-tools.sh"
 step "sigverify build"
