@@ -690,7 +690,7 @@ const canonical = (v: unknown): string => (Array.isArray(v) ? `[${v.map(canonica
   : v !== null && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Json)[k])}`).join(',')}}`
     : JSON.stringify(v));
 async function tufCases(): Promise<void> {
-  if (only !== undefined && !only.test('tuf-')) return;
+  if (only !== undefined && !only.test('tuf-') && !only.test('tuf-rotation')) return;
   const form = 'TUF mirror: sigverify trust init/refresh, cosign initialize';
   const mirror = join(work, 'tuf-mirror');
   cpSync(join(stateDir, 'tuf'), mirror, { recursive: true });
@@ -734,9 +734,9 @@ async function tufCases(): Promise<void> {
       { verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'trust', 'init', '--mirror', url, '--root', rootFile, '--cache', c.sv], r: { code: 0, out: '' } },
       { verifier: 'cosign3', cmd: [cosign3, 'initialize', '--mirror', url, '--root', rootFile], r: { code: 0, out: '' } },
     ];
-    const verifySteps = (c: { sv: string; cs: string }): Outcome[] => [
-      { verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'verify', img, '--tuf-cache', c.sv, ...idFlags], r: { code: 0, out: '' } },
-      { verifier: 'cosign3', cmd: [cosign3, 'verify', ...idFlags, img], r: { code: 0, out: '' } },
+    const verifySteps = (c: { sv: string; cs: string }, target = img): Outcome[] => [
+      { verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'verify', target, '--tuf-cache', c.sv, ...idFlags], r: { code: 0, out: '' } },
+      { verifier: 'cosign3', cmd: [cosign3, 'verify', ...idFlags, target], r: { code: 0, out: '' } },
     ];
     const exec = (c: { sv: string; cs: string }, steps: Outcome[], acc: Map<Verifier, Outcome>): void => {
       for (const st of steps) {
@@ -746,11 +746,11 @@ async function tufCases(): Promise<void> {
         acc.set(st.verifier, { verifier: st.verifier, cmd: prev === undefined ? st.cmd : [...prev.cmd, '&&', ...st.cmd], r: { code: r.code, out: `${prev?.r.out ?? ''}${r.out}` } });
       }
     };
-    const caseOf = (name: string, expect: Verdict, steps: (acc: Map<Verifier, Outcome>) => void): void => {
+    const caseOf = (name: string, expect: Verdict, steps: (acc: Map<Verifier, Outcome>) => void, caseForm = form): void => {
       if (only !== undefined && !only.test(name)) return;
       const acc = new Map<Verifier, Outcome>();
       steps(acc);
-      record(name, form, expect, [...acc.values()]);
+      record(name, caseForm, expect, [...acc.values()]);
     };
     writeFileSync(join(repoDir, 'timestamp.json'), original);
     caseOf('tuf-mirror-fresh × identity', 'PASS', (acc) => { const c = clients('fresh'); exec(c, [...init(c), ...verifySteps(c)], acc); });
@@ -784,10 +784,128 @@ async function tufCases(): Promise<void> {
         // os.RemoveAll) and starts over from the given root; verify updates the cached metadata
         ...verifySteps(c)], acc);
     });
+    rotationCases({ mirror, img, rootFile, clients, init, verifySteps, exec, caseOf });
   } finally {
     if (server.pid !== undefined) process.kill(server.pid, 'SIGTERM');
   }
 }
+// ---- TUF: a key rotation -------------------------------------------------------------------
+// How a Sigstore deployment rotates (the public-good instance did it for Fulcio's
+// intermediate and Rekor's shards): the trusted root gains the next CA and the next log key,
+// each valid from the rotation time, and the old ones get an end there. Published as a new
+// targets version in the mirror with the `tuf` CLI; clients that initialised before it pick
+// it up on refresh. The stack runs the next Fulcio (file CA) and the next Rekor v1 (a new
+// tree and key) beside the first ones. An old-key signature made before the rotation still
+// verifies; one made after it (the old keys still in someone's hands) must not, and the new
+// keys are unknown to a client that never saw the rotation.
+interface TrustedRootDoc {
+  certificateAuthorities: Array<{ uri: string; subject?: unknown; certChain: { certificates: Array<{ rawBytes: string }> }; validFor: { start: string; end?: string } }>;
+  tlogs: Array<{ baseUrl: string; hashAlgorithm: string; publicKey: { rawBytes: string; keyDetails: string; validFor: { start: string; end?: string } }; logId: { keyId: string } }>;
+}
+const pemBody = (file: string): string => readFileSync(file, 'utf8').replace(/-----[A-Z ]+-----|\s/g, '');
+/** The trusted root after the rotation; with `overlap`, the old keys never end (what the
+ *  signers below are given, so cosign's own checks at signing time do not stand in the way). */
+function rotatedTrustedRoot(at: string, overlap = false): string {
+  const root = JSON.parse(readFileSync(TR, 'utf8')) as TrustedRootDoc;
+  const ca = root.certificateAuthorities.find((c) => c.uri === need('STACK_FULCIO_URL'));
+  const log = root.tlogs.find((l) => l.baseUrl === need('STACK_REKOR1_URL'));
+  if (ca === undefined || log === undefined) throw new InfraError('the stack\'s trusted root lacks its Fulcio or Rekor v1');
+  if (!overlap) {
+    ca.validFor.end = at;
+    log.publicKey.validFor.end = at;
+  }
+  root.certificateAuthorities.push({
+    ...ca, uri: need('STACK_FULCIO_NEXT_URL'),
+    certChain: { certificates: [{ rawBytes: pemBody(need('STACK_FULCIO_NEXT_ROOT')) }] }, validFor: { start: at },
+  });
+  const der = Buffer.from(pemBody(need('STACK_REKOR1_NEXT_PUB')), 'base64');
+  root.tlogs.push({
+    baseUrl: need('STACK_REKOR1_NEXT_URL'), hashAlgorithm: log.hashAlgorithm,
+    publicKey: { rawBytes: der.toString('base64'), keyDetails: log.publicKey.keyDetails, validFor: { start: at } },
+    logId: { keyId: createHash('sha256').update(der).digest('base64') },
+  });
+  const file = join(work, overlap ? 'overlapping_trusted_root.json' : 'rotated_trusted_root.json');
+  writeFileSync(file, JSON.stringify(root, null, 2));
+  return file;
+}
+interface TufCaseKit {
+  mirror: string; img: string; rootFile: string;
+  clients: (name: string) => { sv: string; cs: string };
+  init: (c: { sv: string; cs: string }) => Outcome[];
+  verifySteps: (c: { sv: string; cs: string }, target?: string) => Outcome[];
+  exec: (c: { sv: string; cs: string }, steps: Outcome[], acc: Map<Verifier, Outcome>) => void;
+  caseOf: (name: string, expect: Verdict, steps: (acc: Map<Verifier, Outcome>) => void, caseForm?: string) => void;
+}
+function rotationCases(kit: TufCaseKit): void {
+  if (only !== undefined && !only.test('tuf-rotation')) return;
+  const form = 'TUF key rotation: next Fulcio CA and Rekor key, validity windows';
+  const k = { ...kit, caseOf: (name: string, expect: Verdict, steps: (acc: Map<Verifier, Outcome>) => void): void => { kit.caseOf(name, expect, steps, form); } };
+  const idFlags = ['--certificate-identity', ID, '--certificate-oidc-issuer', ISS];
+  const sleep = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
+  // A client that knows the trust root from before the rotation (k.img was signed then).
+  const early = k.clients('rotation-early');
+  const setup = new Map<Verifier, Outcome>();
+  k.exec(early, k.init(early), setup);
+  for (const o of setup.values()) if (o.r.code !== 0) throw new InfraError(`TUF client init before the rotation: ${o.r.out}`);
+  // Integrated times and certificate validity are whole seconds: keep a second either side.
+  sleep(1100);
+  const at = new Date(Math.ceil(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  sleep(2100);
+  const rotated = rotatedTrustedRoot(at);
+  const overlapping = rotatedTrustedRoot(at, true);
+  const sc = JSON.parse(readFileSync(SC1, 'utf8')) as { caUrls: Array<{ url: string }>; rekorTlogUrls: Array<{ url: string }> };
+  /** Signs a new image after the rotation with the given CA and log (first or next). */
+  const signAfter = (name: string, ca: string, rekor: string): string => {
+    const file = join(work, `signing_config.${name}.json`);
+    writeFileSync(file, JSON.stringify({
+      ...sc,
+      caUrls: sc.caUrls.map((u) => ({ ...u, url: ca })),
+      rekorTlogUrls: sc.rekorTlogUrls.map((u) => ({ ...u, url: rekor })),
+    }, null, 2));
+    const ref = image(OLAREG, `tuf-rotation-${name}`);
+    sign3(ref, '--identity-token', token(), '--signing-config', file, '--trusted-root', overlapping);
+    return ref;
+  };
+  const [fulcio, fulcioNext, rekor, rekorNext] = ['STACK_FULCIO_URL', 'STACK_FULCIO_NEXT_URL', 'STACK_REKOR1_URL', 'STACK_REKOR1_NEXT_URL'].map(need) as [string, string, string, string];
+  const withNext = signAfter('next', fulcioNext, rekorNext);
+  const oldAfter = signAfter('old-after', fulcio, rekor);
+  // each of the two windows on its own: a certificate from the old CA logged in the next log,
+  // and one from the next CA logged in the old log
+  const oldCa = signAfter('old-ca-next-log', fulcio, rekorNext);
+  const oldLog = signAfter('next-ca-old-log', fulcioNext, rekor);
+  // Publish: the rotated trusted_root.json as the next targets version (go-tuf's CLI, the
+  // repository's own keys), then snapshot and timestamp.
+  const tuf = need('STACK_TUF_CLI');
+  cpSync(rotated, join(k.mirror, 'staged', 'targets', 'trusted_root.json'));
+  for (const args of [['add', '--expires=365', 'trusted_root.json'], ['snapshot', '--expires=365'], ['timestamp', '--expires=365'], ['commit']]) {
+    const r = spawnSync(tuf, ['--insecure-plaintext', ...args], { cwd: k.mirror, encoding: 'utf8' });
+    if (r.status !== 0) throw new InfraError(`tuf ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  }
+  const refresh = (c: { sv: string; cs: string }): Outcome =>
+    ({ verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'trust', 'refresh', '--cache', c.sv], r: { code: 0, out: '' } });
+  k.caseOf('tuf-rotation-next-keys-after-refresh × identity', 'PASS', (acc) => { k.exec(early, [refresh(early), ...k.verifySteps(early, withNext)], acc); });
+  // (sigverify refreshes in each case so that any one of them can run alone; cosign's verify
+  // updates its TUF cache itself)
+  k.caseOf('tuf-rotation-old-keys-within-window × identity', 'PASS', (acc) => { k.exec(early, [refresh(early), ...k.verifySteps(early, k.img)], acc); });
+  k.caseOf('tuf-rotation-old-keys-after-window × identity', 'FAIL', (acc) => { k.exec(early, [refresh(early), ...k.verifySteps(early, oldAfter)], acc); });
+  k.caseOf('tuf-rotation-old-ca-after-window × identity', 'FAIL', (acc) => { k.exec(early, [refresh(early), ...k.verifySteps(early, oldCa)], acc); });
+  k.caseOf('tuf-rotation-old-log-after-window × identity', 'FAIL', (acc) => { k.exec(early, [refresh(early), ...k.verifySteps(early, oldLog)], acc); });
+  k.caseOf('tuf-rotation-fresh-client-next-keys × identity', 'PASS', (acc) => {
+    const c = k.clients('rotation-fresh');
+    k.exec(c, [...k.init(c), ...k.verifySteps(c, withNext)], acc);
+  });
+  // Without the rotation the next keys are strangers: the stack's original trusted root.
+  k.caseOf('tuf-rotation-next-keys-original-root × identity', 'FAIL', (acc) => { k.exec(early, [
+    { verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'verify', withNext, '--trusted-root', TR, ...idFlags], r: { code: 0, out: '' } },
+    { verifier: 'cosign3', cmd: [cosign3, 'verify', '--trusted-root', TR, ...idFlags, withNext], r: { code: 0, out: '' } },
+  ], acc); });
+  // The rotated root as a file, for the old key after its window (no TUF client involved).
+  k.caseOf('tuf-rotation-old-keys-after-window-file × identity', 'FAIL', (acc) => { k.exec(early, [
+    { verifier: 'sigverify', cmd: [nodeBin, sigverifyCli, 'verify', oldAfter, '--trusted-root', rotated, ...idFlags], r: { code: 0, out: '' } },
+    { verifier: 'cosign3', cmd: [cosign3, 'verify', '--trusted-root', rotated, ...idFlags, oldAfter], r: { code: 0, out: '' } },
+  ], acc); });
+}
+
 try {
   await tufCases();
 } catch (e) {

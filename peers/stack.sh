@@ -20,6 +20,7 @@
 #   Fulcio, file CA             cmd/app/serve.go (sigstore/fulcio v1.8.8)
 #   Timestamp authority         cmd/timestamp-server/app (sigstore/timestamp-authority v2.1.3)
 #   Rekor v1                    cmd/rekor-server/app/root.go (sigstore/rekor v1.5.4), MySQL search index
+#   the rotation's next keys    a second Fulcio (file CA) and Rekor v1 (new tree, key, index DB)
 #   Rekor v2 (rekor-tiles)      internal/cli/flags.go (sigstore/rekor-tiles v2.3.0)
 #   TUF repository              go-tuf v0.7.0 `tuf` CLI
 #   olareg                      OCI 1.1 referrers API
@@ -28,7 +29,9 @@
 #
 # Pitfalls handled here: the TSA and Rekor v1 both hard-code metrics on :2112 (all
 # interfaces). The TSA exits if the port is taken, Rekor v1 ignores the error, so the
-# TSA starts first and owns it. Fulcio's metrics port also listens on all interfaces.
+# TSA starts first and owns it. Fulcio's metrics port also listens on all interfaces, and
+# its legacy gRPC server binds a fixed abstract socket (@fulcio-legacy-grpc-socket): the
+# second Fulcio is given another.
 # Rekor v2's --hostname is the checkpoint origin and must equal the trusted root's
 # baseUrl host (127.0.0.1).
 set -euo pipefail
@@ -46,6 +49,11 @@ P_CT=6962
 P_FULCIO=5555 P_FULCIO_GRPC=5554 P_FULCIO_METRICS=2113   # metrics: all interfaces (upstream)
 P_TSA=3004                                               # + :2112 metrics, all interfaces (hard-coded)
 P_REKOR1=3000                                            # its :2112 metrics bind fails silently
+# The rotation (peers/differential.ts, TUF key rotation): a second Fulcio CA and a second
+# Rekor v1 log (a new Trillian tree and signing key, as a log shard is rotated upstream),
+# which the initial trusted root does not list.
+P_FULCIO_NEXT=5556 P_FULCIO_NEXT_GRPC=5557 P_FULCIO_NEXT_METRICS=2115
+P_REKOR1_NEXT=3010                                       # its :2112 metrics bind fails silently too
 P_REKOR2=3003 P_REKOR2_GRPC=3001 P_REKOR2_METRICS=2114 P_REKOR2_READ=3005
 P_TUF=8081
 P_OLAREG=5000 P_REG_PLAIN=5002 P_REG_BASIC=5003 P_REG_TOKEN=5004 P_TOKEN=5005
@@ -165,7 +173,7 @@ start() {
   fi
   local p
   for p in $P_MYSQL $P_TLOG_RPC $P_TLOG_HTTP $P_TSIG_RPC $P_TSIG_HTTP $P_OIDC $P_CT $P_FULCIO $P_FULCIO_GRPC \
-           $P_FULCIO_METRICS 2112 $P_TSA $P_REKOR1 $P_REKOR2 $P_REKOR2_GRPC $P_REKOR2_METRICS $P_REKOR2_READ \
+           $P_FULCIO_METRICS $P_FULCIO_NEXT $P_FULCIO_NEXT_GRPC $P_FULCIO_NEXT_METRICS 2112 $P_TSA $P_REKOR1 $P_REKOR1_NEXT $P_REKOR2 $P_REKOR2_GRPC $P_REKOR2_METRICS $P_REKOR2_READ \
            $P_TUF $P_OLAREG $P_REG_PLAIN $P_REG_BASIC $P_REG_TOKEN $P_TOKEN; do
     port_busy "$p" && die "port $p is already in use on $H"
   done
@@ -190,10 +198,17 @@ start() {
     'CN = sigverify-test-fulcio-root' '[v3_ca]' 'basicConstraints = critical,CA:TRUE,pathlen:1' \
     'keyUsage = critical,keyCertSign,cRLSign' 'subjectKeyIdentifier = hash' > "$K/ca.cnf"
   openssl req -x509 -new -config "$K/ca.cnf" -key "$K/fulcio.key" -passin "pass:$PW" -sha384 -days 3650 -out "$K/fulcio-root.pem"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -aes256 -pass "pass:$PW" -out "$K/fulcio-next.key" 2>/dev/null
+  sed 's/fulcio-root$/fulcio-root-next/' "$K/ca.cnf" > "$K/ca-next.cnf"
+  openssl req -x509 -new -config "$K/ca-next.cnf" -key "$K/fulcio-next.key" -passin "pass:$PW" -sha384 -days 3650 -out "$K/fulcio-next-root.pem"
+  # The CT log accepts precertificates from either CA.
+  cat "$K/fulcio-root.pem" "$K/fulcio-next-root.pem" > "$K/ct-roots.pem"
   openssl ecparam -name prime256v1 -genkey -noout -out "$K/ct.key"          # SEC1, as TesseraCT wants
   openssl ec -in "$K/ct.key" -pubout -out "$K/ct.pub" 2>/dev/null
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256 -pass "pass:$PW" -out "$K/rekor1.key" 2>/dev/null
   openssl pkey -in "$K/rekor1.key" -passin "pass:$PW" -pubout -out "$K/rekor1.pub"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256 -pass "pass:$PW" -out "$K/rekor1-next.key" 2>/dev/null
+  openssl pkey -in "$K/rekor1-next.key" -passin "pass:$PW" -pubout -out "$K/rekor1-next.pub"
   openssl genpkey -algorithm ed25519 -out "$K/rekor2.key" && openssl pkey -in "$K/rekor2.key" -pubout -out "$K/rekor2.pub"
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/oidc.key" 2>/dev/null
   # token-server: libtrust loads a PEM EC key; the registry trusts the key of a certificate in its rootcertbundle.
@@ -209,15 +224,17 @@ start() {
   for i in $(seq 120); do mariadb --no-defaults --socket="$S/mysql.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break; check_alive mariadb; sleep 0.5; done
   local DBPW; DBPW=$(openssl rand -hex 12)
   mariadb --no-defaults --socket="$S/mysql.sock" -uroot <<SQL
-CREATE DATABASE trillian; CREATE DATABASE rekor;
+CREATE DATABASE trillian; CREATE DATABASE rekor; CREATE DATABASE rekor_next;
 CREATE USER 'sigstore'@'127.0.0.1' IDENTIFIED BY '$DBPW';
 GRANT ALL ON trillian.* TO 'sigstore'@'127.0.0.1'; GRANT ALL ON rekor.* TO 'sigstore'@'127.0.0.1';
+GRANT ALL ON rekor_next.* TO 'sigstore'@'127.0.0.1';
 SQL
   local TRILLIAN_DIR
   TRILLIAN_DIR=$(cd "$HERE/tools/trillian" && GOFLAGS= GOWORK=off GOTOOLCHAIN=local go mod download -json github.com/google/trillian | jq -r .Dir)
   mariadb --no-defaults --socket="$S/mysql.sock" -uroot trillian < "$TRILLIAN_DIR/storage/mysql/schema/storage.sql"
   local DSN="sigstore:$DBPW@tcp($H:$P_MYSQL)/trillian?parseTime=true&interpolateParams=true"
   local RDSN="sigstore:$DBPW@tcp($H:$P_MYSQL)/rekor?parseTime=true"
+  local RDSN_NEXT="sigstore:$DBPW@tcp($H:$P_MYSQL)/rekor_next?parseTime=true"
 
   # ---- Trillian ---------------------------------------------------------------
   run trillian-server "$TLS" --storage_system=mysql --quota_system=noop --mysql_uri="$DSN" \
@@ -225,9 +242,11 @@ SQL
   run trillian-signer "$TSIG" --storage_system=mysql --quota_system=noop --mysql_uri="$DSN" --force_master \
     --sequencer_interval=100ms --rpc_endpoint=$H:$P_TSIG_RPC --http_endpoint=$H:$P_TSIG_HTTP
   wait_port $P_TLOG_RPC trillian-server; wait_port $P_TSIG_RPC trillian-signer
-  local TREE
+  local TREE TREE_NEXT
   TREE=$("$CTREE" --admin_server=$H:$P_TLOG_RPC 2>"$S/log/createtree.log")
   [ -n "$TREE" ] || die "createtree printed no tree id (log/createtree.log)"
+  TREE_NEXT=$("$CTREE" --admin_server=$H:$P_TLOG_RPC 2>>"$S/log/createtree.log")
+  [ -n "$TREE_NEXT" ] || die "createtree printed no tree id for the next log (log/createtree.log)"
 
   # ---- OIDC issuer ------------------------------------------------------------
   local n
@@ -241,7 +260,7 @@ SQL
 
   # ---- CT log: TesseraCT POSIX --------------------------------------------------
   GOMEMLIMIT=1GiB run ct "$CT" --http_endpoint=$H:$P_CT --storage_dir="$S/data/ct" --private_key="$K/ct.key" \
-    --origin=$H --roots_pem_file="$K/fulcio-root.pem" --ext_key_usages=CodeSigning
+    --origin=$H --roots_pem_file="$K/ct-roots.pem" --ext_key_usages=CodeSigning
   wait_url "http://$H:$P_CT/ct/v1/get-roots" ct
 
   # ---- Fulcio (file CA) ------------------------------------------------------------
@@ -249,7 +268,12 @@ SQL
   run fulcio "$FULCIO" serve --host=$H --port=$P_FULCIO --grpc-host=$H --grpc-port=$P_FULCIO_GRPC \
     --metrics-port=$P_FULCIO_METRICS --config-path="$S/fulcio.json" --ca=fileca --fileca-cert="$K/fulcio-root.pem" \
     --fileca-key="$K/fulcio.key" --fileca-key-passwd=$PW --ct-log-url=http://$H:$P_CT --ct-log-public-key-path="$K/ct.pub"
+  run fulcio-next "$FULCIO" serve --host=$H --port=$P_FULCIO_NEXT --grpc-host=$H --grpc-port=$P_FULCIO_NEXT_GRPC \
+    --metrics-port=$P_FULCIO_NEXT_METRICS --legacy-unix-domain-socket=@sigverify-fulcio-next-legacy-grpc \
+    --config-path="$S/fulcio.json" --ca=fileca --fileca-cert="$K/fulcio-next-root.pem" \
+    --fileca-key="$K/fulcio-next.key" --fileca-key-passwd=$PW --ct-log-url=http://$H:$P_CT --ct-log-public-key-path="$K/ct.pub"
   wait_url "http://$H:$P_FULCIO/api/v1/rootCert" fulcio
+  wait_url "http://$H:$P_FULCIO_NEXT/api/v1/rootCert" fulcio-next
 
   # ---- TSA, before Rekor v1 (both hard-code :2112) ------------------------------
   run tsa "$TSA" serve --host=$H --port=$P_TSA --timestamp-signer=memory --disable-ntp-monitoring
@@ -261,7 +285,12 @@ SQL
     --trillian_log_server.address=$H --trillian_log_server.port=$P_TLOG_RPC --trillian_log_server.tlog_id="$TREE" \
     --rekor_server.signer="$K/rekor1.key" --rekor_server.signer-passwd=$PW \
     --search_index.storage_provider=mysql --search_index.mysql.dsn="$RDSN"
+  run rekor1-next "$REKOR1" serve --rekor_server.address=$H --port=$P_REKOR1_NEXT --rekor_server.hostname=$H \
+    --trillian_log_server.address=$H --trillian_log_server.port=$P_TLOG_RPC --trillian_log_server.tlog_id="$TREE_NEXT" \
+    --rekor_server.signer="$K/rekor1-next.key" --rekor_server.signer-passwd=$PW \
+    --search_index.storage_provider=mysql --search_index.mysql.dsn="$RDSN_NEXT"
   wait_url "http://$H:$P_REKOR1/api/v1/log" rekor1
+  wait_url "http://$H:$P_REKOR1_NEXT/api/v1/log" rekor1-next
 
   # ---- Rekor v2 (rekor-tiles POSIX) + its read path -----------------------------------
   run rekor2 "$REKOR2" serve --http-address=$H --http-port=$P_REKOR2 --grpc-address=$H --grpc-port=$P_REKOR2_GRPC \
@@ -399,6 +428,10 @@ export STACK_SIGNING_CONFIG_REKOR2=$S/signing_config.rekor2.json
 export STACK_TRUST_CONFIG_REKOR1=$S/trust_config.rekor1.json
 export STACK_TRUST_CONFIG_REKOR2=$S/trust_config.rekor2.json
 export STACK_FULCIO_ROOT=$K/fulcio-root.pem
+export STACK_FULCIO_NEXT_URL=http://$H:$P_FULCIO_NEXT
+export STACK_FULCIO_NEXT_ROOT=$K/fulcio-next-root.pem
+export STACK_REKOR1_NEXT_URL=http://$H:$P_REKOR1_NEXT
+export STACK_REKOR1_NEXT_PUB=$K/rekor1-next.pub
 export STACK_CT_PUB=$K/ct.pub
 export STACK_REKOR1_PUB=$K/rekor1.pub
 export STACK_REKOR2_PUB=$K/rekor2.pub
@@ -415,10 +448,12 @@ export STACK_DOCKER_CONFIG_HELPER=$S/docker-helper
 export STACK_HELPER_PATH=$S/bin
 export STACK_MYSQL_SOCKET=$S/mysql.sock
 export STACK_TRILLIAN_TREE=$TREE
+export STACK_TRILLIAN_TREE_NEXT=$TREE_NEXT
 export STACK_TOOLS=$CACHE
 export STACK_COSIGN3=$C3
 export STACK_COSIGN2=$(tool_dir cosign2)/cosign
 export STACK_CRANE=$(tool_dir crane)/crane
+export STACK_TUF_CLI=$TUF
 export STACK_REKOR_CLI=$(tool_dir rekor)/rekor-cli
 export STACK_SGO_VERIFY=$(tool_dir sigstore-go)/sigstore-go-verification
 export STACK_SIGSTORE_PY=$CACHE/venv/bin/sigstore
