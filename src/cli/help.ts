@@ -103,6 +103,9 @@ const GATE_FLAGS = `Flags:
   --base-dir DIR                      where relative paths in the policy start (required for "-")
   -o, --output text|json              json: the gate result (check-module) or the table (check-config)
   --audit-log FILE                    append a hash-chained audit record per decision
+  --audit-processor NAME              the processor's name, recorded in every record (with the host)
+  --audit-checkpoint-key KEY.pem      sign the trail's head with this site key (ECDSA P-256 or Ed25519)
+  --audit-checkpoint-every N          ... every N records (default 100)
   --result-cache DIR                  reuse recent decisions (a cache of gate results, not the TUF cache)
   --result-cache-ttl SECONDS          how long a cached decision stands (needs --result-cache)
   --trusted-root FILE                 pinned trusted_root.json for policies that name no trust
@@ -175,15 +178,28 @@ Exit codes: 0 done, 1 refused, 2 usage error, 3 trust metadata unavailable, expi
 export const AUDIT_HELP = `sigverify audit: check and summarise the gate's audit trail
 
 Usage:
-  sigverify audit verify FILE [--expect-head HASH] [--expect-count N] [-o text|json]
+  sigverify audit verify FILE [--expect-head HASH] [--expect-count N] [--continues-from SEQ:SHA256]
+                              [--checkpoint-key PUB.pem [--checkpoint-every N]] [-o text|json]
         Check the hash chain: any edited, removed, inserted or reordered record is reported with its
         line; records cut from the end are detected only against a head or count noted earlier.
+        --continues-from: FILE is a segment after rotation; it must continue from the previous
+        segment's last line (its verify output and "audit rotate" print SEQ:SHA256).
+        --checkpoint-key: every checkpoint signed with the site key must verify (a rewritten history
+        fails), and at most N records (default 100) may follow the last one.
+  sigverify audit rotate FILE --to SEGMENT [--checkpoint-key KEY.pem] [--processor NAME] [-o text|json]
+        Under the trail's lock: FILE becomes SEGMENT (never overwritten), and a new FILE starts with a
+        checkpoint chained to SEGMENT's last line (signed with KEY.pem, ECDSA P-256 or Ed25519).
+        Prints SEQ:SHA256 for --continues-from. See docs/qualification.md for a logrotate setup.
   sigverify audit summary FILE [--since ISO-8601] [-o text|json]
         Decisions per module, cache hits, p50/p95 durations.
 
 Examples:
   sigverify audit verify /var/log/sigverify/audit.jsonl --expect-count 1200
   sigverify audit summary /var/log/sigverify/audit.jsonl --since 2026-01-01T00:00:00Z -o json
+  sigverify audit rotate /var/log/sigverify/audit.jsonl --to /var/log/sigverify/audit-2026-11.jsonl \\
+      --checkpoint-key /etc/sigverify/audit-checkpoint.key
+  sigverify audit verify /var/log/sigverify/audit.jsonl --continues-from 1200:<sha256> \\
+      --checkpoint-key /etc/sigverify/audit-checkpoint.pub
 
 Exit codes: 0 intact (verify) or done, 1 broken chain, 2 usage error, 3 the file cannot be read.
 `;

@@ -12,3 +12,16 @@ export {
   describeObservation,
   renderQualificationHtml,
 } from './report.ts';
+// Audit-trail retention: keyed checkpoints and rotation (the trail itself is in the root entry).
+export {
+  AUDIT_CHECKPOINT_MEDIA_TYPE,
+  type AuditCheckpoint,
+  type CheckpointSigner,
+  type CheckpointVerifier,
+  DEFAULT_CHECKPOINT_EVERY,
+  type RotateOptions,
+  type Rotation,
+  checkpointSigner,
+  checkpointVerifier,
+  rotateAuditLog,
+} from '../audit/index.ts';

@@ -31,8 +31,8 @@ describe('the public API', () => {
       'trustSourceFromCache', 'trustStatus', 'tufTrustSource',
     ]);
     expect(Object.keys(qualify).sort()).toEqual([
-      'DEFAULT_KIT_DIRECTORY', 'PROTOCOL', 'QUALIFICATION_REPORT_MEDIA_TYPE', 'defaultReportDirectory', 'describeExpectation', 'describeObservation',
-      'renderQualificationHtml', 'runQualification', 'writeQualificationReport',
+      'AUDIT_CHECKPOINT_MEDIA_TYPE', 'DEFAULT_CHECKPOINT_EVERY', 'DEFAULT_KIT_DIRECTORY', 'PROTOCOL', 'QUALIFICATION_REPORT_MEDIA_TYPE', 'checkpointSigner', 'checkpointVerifier',
+      'defaultReportDirectory', 'describeExpectation', 'describeObservation', 'renderQualificationHtml', 'rotateAuditLog', 'runQualification', 'writeQualificationReport',
     ]);
   });
 
