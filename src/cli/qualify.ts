@@ -41,7 +41,7 @@ export async function runQualify(argv: readonly string[], io: Io): Promise<numbe
     if (values['output-dir'] === '') throw new SigverifyError('USAGE', '--output-dir needs a directory');
 
     const report = await runQualification();
-    const written = await writeQualificationReport(report, values['output-dir'] ?? defaultReportDirectory(report.date));
+    const written = await writeQualificationReport(report, values['output-dir'] ?? defaultReportDirectory(report.reportId));
     io.stdout(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     io.stderr(`Qualification report: ${written.json}\n                      ${written.html}\n`);
     return report.passed ? EXIT.passed : EXIT.failed;
@@ -59,13 +59,15 @@ export async function runQualify(argv: readonly string[], io: Io): Promise<numbe
 /** One line per case (PASS/FAIL, id, title, what was observed, duration; a failure also says what was expected), then the summary. */
 function formatReport(report: QualificationReport): string {
   const line = (c: QualificationCaseResult): string[] => [
-    c.passed ? 'PASS' : 'FAIL',
+    c.status === 'passed' ? 'PASS' : c.status === 'failed' ? 'FAIL' : 'NOT EXECUTED',
     c.id,
     c.title,
-    `${c.durationMs.toFixed(1)} ms`,
-    `${describeObservation(c.observation)}${c.passed ? '' : `; expected ${describeExpectation(c.expectation)}: ${c.observation.message}`}`,
+    c.observation === undefined ? '-' : `${c.durationMs.toFixed(1)} ms`,
+    c.observation === undefined
+      ? c.notExecuted ?? ''
+      : `${describeObservation(c.observation)}${c.passed ? '' : `; expected ${describeExpectation(c.expectation)}: ${c.observation.message}`}`,
   ];
-  const { total, passed, failed } = report.summary;
-  const verdict = report.passed ? 'PASSED' : 'FAILED';
-  return `${table(report.cases.map(line))}Operational qualification ${verdict}: ${passed} of ${total} cases passed${failed === 0 ? '' : `, ${failed} failed`} (sigverify ${report.versions.sigverify}, Node.js ${report.versions.node}, @sigstore/verify ${report.versions['@sigstore/verify']}, host ${report.host})\n`;
+  const { total, passed, failed, notExecuted } = report.summary;
+  const verdict = report.passed ? (notExecuted === 0 ? 'PASSED' : 'PASSED WITH DEVIATIONS') : 'FAILED';
+  return `${table(report.cases.map(line))}Operational qualification ${verdict}: ${passed} of ${total} cases passed${failed === 0 ? '' : `, ${failed} failed`}${notExecuted === 0 ? '' : `, ${notExecuted} not executed`}; report ${report.reportId} (sigverify ${report.versions.sigverify}, Node.js ${report.versions.node}, @sigstore/verify ${report.versions['@sigstore/verify']}, host ${report.host})\n`;
 }

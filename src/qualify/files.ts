@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SigverifyError } from '../errors.ts';
@@ -9,9 +10,9 @@ export interface WrittenReport {
   readonly html: string;
 }
 
-/** `sigverify-qualification-20261124T231302Z`: the default report directory for a report dated `date`. */
-export function defaultReportDirectory(date: string): string {
-  return `sigverify-qualification-${date.replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '')}`;
+/** `sigverify-qualification-OQ-20261124T231302Z-1a2b3c4d`: the default report directory, named by the report ID. */
+export function defaultReportDirectory(reportId: string): string {
+  return `sigverify-qualification-${reportId}`;
 }
 
 /**
@@ -24,8 +25,10 @@ export async function writeQualificationReport(report: QualificationReport, dire
   const written = { directory: dir, json: join(dir, 'report.json'), html: join(dir, 'report.html') };
   try {
     await mkdir(dir, { recursive: true });
-    await writeFile(written.json, `${JSON.stringify(report, null, 2)}\n`, { flag: 'wx' });
-    await writeFile(written.html, renderQualificationHtml(report), { flag: 'wx' });
+    const json = Buffer.from(`${JSON.stringify(report, null, 2)}\n`, 'utf8');
+    await writeFile(written.json, json, { flag: 'wx' });
+    // The printed page names the exact electronic record it renders.
+    await writeFile(written.html, renderQualificationHtml(report, createHash('sha256').update(json).digest('hex')), { flag: 'wx' });
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new SigverifyError('USAGE', `${dir} already holds a qualification report; a report is never overwritten: choose another --output-dir`, { cause });
