@@ -207,16 +207,22 @@ Exit codes: 0 intact (verify) or done, 1 broken chain, 2 usage error, 3 the file
 export const QUALIFY_HELP = `sigverify qualify: operational qualification on this machine
 
 Usage:
-  sigverify qualify [--output-dir DIR] [-o text|json]
-        Runs the OQ protocol offline (signed fixture images served on 127.0.0.1, a private test
-        Sigstore) and writes report.json and report.html (printable) to DIR (default
-        ./sigverify-qualification-<time>/).
+  sigverify qualify [--site-name NAME] [--processor NAME] [--operator NAME] [--output-dir DIR] [-o text|json]
+        Runs the shipped OQ protocol offline (17 cases: signed fixture images served on 127.0.0.1,
+        a private TEST Sigstore) and writes report.json and report.html (A4, signable) to DIR
+        (default ./sigverify-qualification-<report id>/).
+  sigverify qualify --site FILE [--operator NAME] [--output-dir DIR] [-o text|json]
+        Runs the site protocol against the site's own registry, trust configuration, module policy
+        and audit trail, as the site file names them (docs/qualification.md): the signed test image
+        passes; an unsigned image, another identity, another issuer fail; with write access to the
+        site's scratch repository, a modified image and a copied signature fail. Cases the site's
+        setup does not allow are NOT EXECUTED (deviations), never passed.
 
 Examples:
-  sigverify qualify
-  sigverify qualify --output-dir /srv/validation/oq-$(date +%F) -o json
+  sigverify qualify --site-name "St. Example Radiology" --operator "A. Engineer"
+  sigverify qualify --site /etc/sigverify/qualification-site.json --output-dir /srv/validation/oq-$(date +%F)
 
-Exit codes: 0 every case passed, 1 a case failed, 2 usage error, 3 the protocol could not run.
+Exit codes: 0 no case failed, 1 a case failed, 2 usage error, 3 the protocol could not run.
 `;
 
 /** `sigverify help`: the commands, one line each. */

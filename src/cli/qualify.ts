@@ -1,4 +1,4 @@
-import { SigverifyError, isSigverifyError } from '../index.ts';
+import { SigverifyError, configuredTrustSource, isSigverifyError } from '../index.ts';
 import {
   type QualificationCaseResult,
   type QualificationReport,
@@ -6,6 +6,7 @@ import {
   describeExpectation,
   describeObservation,
   runQualification,
+  runSiteQualification,
   writeQualificationReport,
 } from '../qualify/index.ts';
 import { parseFlags } from './flags.ts';
@@ -25,6 +26,11 @@ const EXIT = { passed: 0, failed: 1, usage: 2, undecided: 3 } as const;
 
 const OPTIONS = {
   'output-dir': { type: 'string' },
+  site: { type: 'string' },
+  'site-name': { type: 'string' },
+  processor: { type: 'string' },
+  operator: { type: 'string' },
+  'allow-test-trust-root-unsafe': { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -40,7 +46,25 @@ export async function runQualify(argv: readonly string[], io: Io): Promise<numbe
     if (output !== 'text' && output !== 'json') throw new SigverifyError('USAGE', `--output must be text or json, not "${output}"`);
     if (values['output-dir'] === '') throw new SigverifyError('USAGE', '--output-dir needs a directory');
 
-    const report = await runQualification();
+    const sitePath = values.site;
+    if (sitePath === '') throw new SigverifyError('USAGE', '--site needs a site file');
+    if (sitePath !== undefined && (values['site-name'] !== undefined || values.processor !== undefined)) {
+      throw new SigverifyError('USAGE', '--site-name and --processor are for the shipped protocol; with --site, the site file names them');
+    }
+    if (sitePath === undefined && values['allow-test-trust-root-unsafe'] === true) throw new SigverifyError('USAGE', '--allow-test-trust-root-unsafe is for --site (the shipped protocol always runs on the test trust root)');
+    const report = sitePath === undefined
+      ? await runQualification({
+          site: {
+            ...(values['site-name'] === undefined ? {} : { name: values['site-name'] }),
+            ...(values.processor === undefined ? {} : { processor: values.processor }),
+            ...(values.operator === undefined ? {} : { operator: values.operator }),
+          },
+        })
+      : await runSiteQualification(sitePath, {
+          defaultTrust: configuredTrustSource(),
+          ...(values.operator === undefined ? {} : { operator: values.operator }),
+          ...(values['allow-test-trust-root-unsafe'] === true ? { allowTestTrustRootUnsafe: true } : {}),
+        });
     const written = await writeQualificationReport(report, values['output-dir'] ?? defaultReportDirectory(report.reportId));
     io.stdout(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     io.stderr(`Qualification report: ${written.json}\n                      ${written.html}\n`);
@@ -69,5 +93,5 @@ function formatReport(report: QualificationReport): string {
   ];
   const { total, passed, failed, notExecuted } = report.summary;
   const verdict = report.passed ? (notExecuted === 0 ? 'PASSED' : 'PASSED WITH DEVIATIONS') : 'FAILED';
-  return `${table(report.cases.map(line))}Operational qualification ${verdict}: ${passed} of ${total} cases passed${failed === 0 ? '' : `, ${failed} failed`}${notExecuted === 0 ? '' : `, ${notExecuted} not executed`}; report ${report.reportId} (sigverify ${report.versions.sigverify}, Node.js ${report.versions.node}, @sigstore/verify ${report.versions['@sigstore/verify']}, host ${report.host})\n`;
+  return `${table(report.cases.map(line))}${report.protocol.name.replace(/^sigverify /, '').replace(/^./, (c) => c.toUpperCase())} ${verdict}: ${passed} of ${total} cases passed${failed === 0 ? '' : `, ${failed} failed`}${notExecuted === 0 ? '' : `, ${notExecuted} not executed`}; report ${report.reportId} (sigverify ${report.versions.sigverify}, Node.js ${report.versions.node}, @sigstore/verify ${report.versions['@sigstore/verify']}, host ${report.host})\n`;
 }

@@ -1,6 +1,7 @@
 export { type WrittenReport, defaultReportDirectory, writeQualificationReport } from './files.ts';
 export { DEFAULT_KIT_DIRECTORY } from './kit.ts';
-export { PROTOCOL, type QualificationOptions, runQualification } from './protocol.ts';
+export { PROTOCOL, type QualificationOptions, type SiteFields, runQualification } from './protocol.ts';
+export { SITE_PROTOCOL, type SiteFile, type SiteQualificationOptions, runSiteQualification } from './site.ts';
 export {
   QUALIFICATION_REPORT_MEDIA_TYPE,
   type QualificationCaseResult,

@@ -77,7 +77,8 @@ interface CaseContext {
 /** What the gate is given: the module (its `docker_tag` names the case's repository) and the trust source. */
 export interface Arranged {
   readonly module: ModulePolicyInput;
-  readonly trust: TrustSource;
+  /** Overrides the module's trust (absent: the module's, else the gate's default). */
+  readonly trust?: TrustSource;
   /** Gate options of this case (a result cache). */
   readonly options?: Partial<GateOptions>;
   /** Gate the module this many times through one gate (default 1); the last decision is the observation. */
@@ -427,7 +428,7 @@ export async function gateObserved(arranged: Arranged, options: GateOptions, exp
     ...options,
     ...arranged.options,
     ...(audit === undefined ? {} : { audit }),
-    trust: arranged.trust,
+    ...(arranged.trust === undefined ? {} : { trust: arranged.trust }),
     credentials: options.credentials ?? staticCredentials({}),
     allowTestTrustRootUnsafe: options.allowTestTrustRootUnsafe ?? true,
   });
@@ -452,7 +453,9 @@ function verifiedObservation(gate: GateResult): QualificationObservation {
   const who = signer?.identity === undefined ? 'the policy\'s public key' : `${signer.identity} (issuer ${signer.issuer ?? 'unknown'})`;
   const by = signer === undefined ? '' : `, signed by ${who}${signer.tlog === undefined ? '' : `, log index ${signer.tlog.logIndex}`}`;
   const digest = parseReference(gate.reference).digest;
-  return { outcome: 'verified', reference: gate.reference, ...(digest === undefined ? {} : { digest }), cached: gate.cached, message: `run ${gate.reference}${by}${gate.cached ? ' (cached decision)' : ''}` };
+  const root = gate.result?.trustRoot;
+  const trustRoot = root === undefined ? {} : { trustRoot: { source: root.source, sha256: root.digest === undefined ? '' : digestHex(root.digest) } };
+  return { outcome: 'verified', reference: gate.reference, ...(digest === undefined ? {} : { digest }), ...trustRoot, cached: gate.cached, message: `run ${gate.reference}${by}${gate.cached ? ' (cached decision)' : ''}` };
 }
 
 function refusalOf(error: unknown): QualificationObservation {

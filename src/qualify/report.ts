@@ -35,6 +35,8 @@ export interface QualificationObservation {
   readonly digest?: Digest;
   /** A verified decision reused from the result cache. */
   readonly cached?: boolean;
+  /** For `verified`: the trust root the decision rested on. */
+  readonly trustRoot?: { readonly source: string; readonly sha256: string };
   /** For `refused`: the error's kind (`rejected`, `usage`, `unavailable`). */
   readonly kind?: string;
   readonly message: string;
