@@ -217,10 +217,19 @@ Usage:
         passes; an unsigned image, another identity, another issuer fail; with write access to the
         site's scratch repository, a modified image and a copied signature fail. Cases the site's
         setup does not allow are NOT EXECUTED (deviations), never passed.
+  sigverify qualify pq --audit-log FILE [--audit-log FILE…] --from TIME --to TIME
+                       [--monitor-report FILE…] [--site-name NAME] [--processor NAME] [--operator NAME]
+                       [--output-dir DIR] [-o text|json]
+        Performance qualification over a period: audit trail segments (oldest first, each verified
+        and chained to the one before), decisions per module, refusals with reasons, verification
+        time p50/p95/max against the 60-second limit, trust roots and versions in use, and the log
+        monitor's findings. Writes pq-report.json and pq-report.html; exit 0 when accepted.
 
 Examples:
   sigverify qualify --site-name "St. Example Radiology" --operator "A. Engineer"
   sigverify qualify --site /etc/sigverify/qualification-site.json --output-dir /srv/validation/oq-$(date +%F)
+  sigverify qualify pq --audit-log /var/log/sigverify/audit-2026-10.jsonl --audit-log /var/log/sigverify/audit.jsonl \\
+      --from 2026-10-01 --to 2026-11-01 --monitor-report /var/lib/sigverify/monitor/2026-10-31.json
 
 Exit codes: 0 no case failed, 1 a case failed, 2 usage error, 3 the protocol could not run.
 `;

@@ -1,6 +1,7 @@
 export { type WrittenReport, defaultReportDirectory, writeQualificationReport } from './files.ts';
 export { DEFAULT_KIT_DIRECTORY } from './kit.ts';
 export { PROTOCOL, type QualificationOptions, type SiteFields, runQualification } from './protocol.ts';
+export { PQ_DURATION_LIMIT_MS, PQ_REPORT_MEDIA_TYPE, type PqOptions, type PqReport, renderPqHtml, runPerformanceQualification, writePqReport } from './pq.ts';
 export { SITE_PROTOCOL, type SiteFile, type SiteQualificationOptions, runSiteQualification } from './site.ts';
 export {
   QUALIFICATION_REPORT_MEDIA_TYPE,

@@ -147,10 +147,11 @@ function cssString(text: string): string {
   return `"${text.replace(/[^A-Za-z0-9 ._:-]/g, '')}"`;
 }
 
-function style(reportId: string): string {
+/** The print style of sigverify's reports: A4 portrait, `header` (the report ID) at the top of every page, "Page X of Y" at the bottom. */
+export function pageStyle(header: string): string {
   return `
 @page{size:A4 portrait;margin:16mm 12mm 18mm 12mm;
- @top-left{content:${cssString(`sigverify qualification report ${reportId}`)};font:8pt system-ui,sans-serif;color:#444}
+ @top-left{content:${cssString(header)};font:8pt system-ui,sans-serif;color:#444}
  @bottom-left{content:"Confidential quality record. Printed copies are uncontrolled unless signed.";font:7pt system-ui,sans-serif;color:#666}
  @bottom-right{content:"Page " counter(page) " of " counter(pages);font:8pt system-ui,sans-serif}}
 *{box-sizing:border-box}
@@ -162,6 +163,8 @@ h2{font-size:11.5pt;margin:1.1rem 0 .4rem;border-bottom:1px solid #999;padding-b
 table{border-collapse:collapse;width:100%;table-layout:fixed}
 th,td{border:1px solid #888;padding:2pt 4pt;text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word}
 th{background:#eee;font-size:8.5pt}
+table.auto{table-layout:auto}
+table.auto td{font-size:8.5pt}
 table.fields th{width:34%;background:#f4f4f4;font-weight:600}
 table.fields td{font-size:8.5pt}
 td.verdict-cell{font-weight:700;text-align:center;font-size:9pt}
@@ -249,7 +252,7 @@ export function renderQualificationHtml(report: QualificationReport, jsonSha256?
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(`${report.reportId}: ${report.protocol.name} ${verdict}`)}</title>
-<style>${style(report.reportId)}</style>
+<style>${pageStyle(`sigverify qualification report ${report.reportId}`)}</style>
 </head>
 <body>
 <h1>${e(report.protocol.name)}</h1>
