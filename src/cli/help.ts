@@ -88,13 +88,17 @@ ${EXIT_CODES}`;
 export const DOCTOR_HELP = `sigverify doctor: what would stop verification on this machine
 
 Usage:
-  sigverify doctor [IMAGE] [--trusted-root FILE] [--tuf-cache DIR] [--allow-http-registry] [-o text|json]
+  sigverify doctor [IMAGE] [--module FILE] [--trusted-root FILE] [--tuf-cache DIR] [--allow-http-registry]
+                   [-o text|json]
         Checks the runtime, the trust source and its freshness, the clock, and with IMAGE the registry,
-        its credentials and its clock; says what to fix.
+        its credentials and its clock; says what to fix. With --module, the module policy's image
+        (its docker_tag) must have a signature that policy accepts, through the same gate the
+        processor uses (trust: the module's, else --trusted-root or the configured source).
 
 Examples:
   sigverify doctor
   sigverify doctor ghcr.io/acme/app:v1 --output json
+  sigverify doctor --module /etc/sigverify/modules/brain-seg.json
 
 Exit codes: 0 nothing fails, 1 a check failed, 2 usage error.
 `;
