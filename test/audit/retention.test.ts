@@ -7,6 +7,8 @@ import { type AuditEntry, AuditLog, recordHash, refusalOf, summarizeAuditLog, ve
 import { canonicalJson, sha256Hex } from '../../src/audit/canonical-json.ts';
 import { checkpointSigner, checkpointVerifier, rotateAuditLog } from '../../src/audit/index.ts';
 import { runAudit } from '../../src/cli/audit.ts';
+import { runCheckModule } from '../../src/cli/processor.ts';
+import { FIXTURE_IDENTITY, FIXTURE_ISSUER, FIXTURE_LAYOUT, TEST_TRUSTED_ROOT } from '../helpers/fixtures.ts';
 import { SigverifyError } from '../../src/errors.ts';
 
 /** Retention and insiders: keyed checkpoints, rotation into segments, who wrote a record, `invalid` decisions. */
@@ -159,6 +161,26 @@ describe('rotation', () => {
     expect(await readFile(segment, 'utf8')).toBe('x\n');
     await writeFile(path, '');
     await expect(rotateAuditLog(path, join(dir, 'other.jsonl'))).rejects.toMatchObject({ code: 'AUDIT_UNAVAILABLE' });
+  });
+});
+
+describe('the processor CLI with a keyed trail', () => {
+  it('check-module --audit-processor --audit-checkpoint-key: the record names the processor, the checkpoint verifies', async () => {
+    const { privatePem, publicPem } = pems('ed25519');
+    const key = join(dir, 'checkpoint.key');
+    await writeFile(key, privatePem, { mode: 0o600 });
+    const policy = join(dir, 'module.json');
+    await writeFile(policy, JSON.stringify({ module_name: 'seg', docker_tag: `oci:${FIXTURE_LAYOUT}:signed`, signature_certificate_identity: FIXTURE_IDENTITY, signature_certificate_oidc_issuer: FIXTURE_ISSUER }));
+    const out = { stdout: '', stderr: '' };
+    const io = { stdout: (t: string) => { out.stdout += t; }, stderr: (t: string) => { out.stderr += t; } };
+    const code = await runCheckModule([policy, '--trusted-root', TEST_TRUSTED_ROOT, '--allow-test-trust-root-unsafe', '--audit-log', path, '--audit-processor', 'proc-b', '--audit-checkpoint-key', key, '--audit-checkpoint-every', '1'], io);
+    expect(code).toBe(0);
+    const all = (await lines()).map(parse);
+    expect(all).toMatchObject([{ seq: 1, decision: 'verified', processor: 'proc-b' }, { seq: 2, reason: 'interval', processor: 'proc-b' }]);
+    await writeFile(join(dir, 'checkpoint.pub'), publicPem);
+    expect(await runAudit(['verify', path, '--checkpoint-key', join(dir, 'checkpoint.pub'), '--checkpoint-every', '1'], io)).toBe(0);
+    expect(out.stderr).toContain('every record is covered by a checkpoint');
+    expect(await runCheckModule([policy, '--audit-checkpoint-key', key], io)).toBe(2);
   });
 });
 
