@@ -215,7 +215,7 @@ Usage:
         Runs the shipped OQ protocol offline (17 cases: signed fixture images served on 127.0.0.1,
         a private TEST Sigstore) and writes report.json and report.html (A4, signable) to DIR
         (default ./sigverify-qualification-<report id>/).
-  sigverify qualify --site FILE [--operator NAME] [--output-dir DIR] [-o text|json]
+  sigverify qualify --site FILE [--operator NAME] [--allow-test-trust-root-unsafe] [--output-dir DIR] [-o text|json]
         Runs the site protocol against the site's own registry, trust configuration, module policy
         and audit trail, as the site file names them (docs/qualification.md): the signed test image
         passes; an unsigned image, another identity, another issuer fail; with write access to the

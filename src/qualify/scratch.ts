@@ -59,7 +59,8 @@ export class ScratchRepository {
     }
     const location = response.headers.get('location');
     await response.body?.cancel();
-    if (location !== null) await (await this.#send('DELETE', new URL(location, this.#base).href)).body?.cancel();
+    // Cancel the upload; a registry that cannot is still writable (it purges stale uploads itself).
+    if (location !== null) await this.#send('DELETE', new URL(location, this.#base).href).then((r) => r.body?.cancel(), () => undefined);
     return undefined;
   }
 
