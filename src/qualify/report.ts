@@ -152,7 +152,7 @@ export function pageStyle(header: string): string {
   return `
 @page{size:A4 portrait;margin:16mm 12mm 18mm 12mm;
  @top-left{content:${cssString(header)};font:8pt system-ui,sans-serif;color:#444}
- @bottom-left{content:"Confidential quality record. Printed copies are uncontrolled unless signed.";font:7pt system-ui,sans-serif;color:#666}
+ @bottom-left{content:"Quality record. A printed copy is controlled only when signed in its approval block.";font:7pt system-ui,sans-serif;color:#666}
  @bottom-right{content:"Page " counter(page) " of " counter(pages);font:8pt system-ui,sans-serif}}
 *{box-sizing:border-box}
 body{font:10pt/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111;margin:1.5rem auto;max-width:186mm}
