@@ -1,5 +1,13 @@
 export { canonicalDigest, canonicalJson } from './canonical-json.ts';
-export { AuditLog, type AuditLogOptions, type AuditSink } from './log.ts';
+export {
+  AUDIT_CHECKPOINT_MEDIA_TYPE,
+  type AuditCheckpoint,
+  type CheckpointSigner,
+  type CheckpointVerifier,
+  checkpointSigner,
+  checkpointVerifier,
+} from './checkpoint.ts';
+export { AuditLog, type AuditLogOptions, type AuditSink, DEFAULT_CHECKPOINT_EVERY, type RotateOptions, type Rotation, rotateAuditLog } from './log.ts';
 export {
   AUDIT_DECISIONS,
   AUDIT_RECORD_MEDIA_TYPE,
@@ -9,6 +17,9 @@ export {
   type AuditRecord,
   type AuditSigner,
   type AuditTlog,
+  type AuditTrust,
+  type AuditWriter,
+  auditTrust,
   GENESIS_PREV,
   attestationEvidence,
   evidenceOf,

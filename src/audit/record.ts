@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type ErrorCode, SigverifyError } from '../errors.ts';
 import type { GithubWorkflowClaims, SanKind } from '../policy/index.ts';
@@ -22,8 +23,13 @@ export const AUDIT_RECORD_MEDIA_TYPE = 'application/vnd.sigverify.audit-record+j
 /** `prev` of the first record of a trail. */
 export const GENESIS_PREV = '0'.repeat(64);
 
-export type AuditDecision = 'verified' | 'rejected' | 'unavailable' | 'signature-not-required';
-export const AUDIT_DECISIONS: readonly AuditDecision[] = ['verified', 'rejected', 'unavailable', 'signature-not-required'];
+/**
+ * `invalid`: the request could not be judged as given (an invalid module
+ * policy, key or trust configuration; a test trust root): the site's
+ * configuration is wrong, not the image, and a reviewer must see the two apart.
+ */
+export type AuditDecision = 'verified' | 'rejected' | 'invalid' | 'unavailable' | 'signature-not-required';
+export const AUDIT_DECISIONS: readonly AuditDecision[] = ['verified', 'rejected', 'invalid', 'unavailable', 'signature-not-required'];
 
 export interface AuditSigner {
   /** Keyless: the certificate's primary SAN and its kind. */
@@ -65,7 +71,7 @@ export interface AuditEntry {
   readonly signer?: AuditSigner;
   readonly tlog?: AuditTlog;
   readonly attestations?: readonly AuditAttestation[];
-  readonly trust?: { readonly source: string; readonly digest?: Digest };
+  readonly trust?: AuditTrust;
   readonly policyDigest?: Digest;
   /** sha256 of the canonical JSON of the VerificationResult the decision rests on (the same for every cache hit of it). */
   readonly resultDigest?: Digest;
@@ -76,7 +82,20 @@ export interface AuditEntry {
   readonly sigverifyVersion: string;
 }
 
-export interface AuditRecord extends AuditEntry {
+/** The trust root a decision rested on: its description, where it was read from (an absolute path or a URL), and its digest. */
+export interface AuditTrust {
+  readonly source: string;
+  readonly location?: string;
+  readonly digest?: Digest;
+}
+
+/** Who wrote a record: the host, and the processor (service) the site names; added by the trail, not the gate. */
+export interface AuditWriter {
+  readonly host: string;
+  readonly processor?: string;
+}
+
+export interface AuditRecord extends AuditEntry, Partial<AuditWriter> {
   readonly mediaType: typeof AUDIT_RECORD_MEDIA_TYPE;
   /** 1 for the first record of a trail, then one more per record. */
   readonly seq: number;
@@ -115,13 +134,15 @@ export const AuditRecordSchema = z.looseObject({
   signer: z.looseObject(signerShape).optional(),
   tlog: tlogSchema.optional(),
   attestations: z.array(z.looseObject({ predicateType: z.string(), ...signerShape, tlog: tlogSchema.optional() })).optional(),
-  trust: z.looseObject({ source: z.string(), digest: digest.optional() }).optional(),
+  trust: z.looseObject({ source: z.string(), location: z.string().optional(), digest: digest.optional() }).optional(),
   policyDigest: digest.optional(),
   resultDigest: digest.optional(),
   verifiedAt: z.string().optional(),
   cached: z.boolean(),
   durationMs: z.number().nonnegative(),
   sigverifyVersion: z.string(),
+  host: z.string().optional(),
+  processor: z.string().optional(),
   prev: hex64,
   hash: hex64,
 });
@@ -133,8 +154,8 @@ export function recordHash(record: Readonly<Record<string, unknown>>): string {
 }
 
 /** Seals an entry as record `seq` after the line whose hash is `prev`; returns the record and its line (with newline). */
-export function sealRecord(entry: AuditEntry, seq: number, prev: string): { record: AuditRecord; line: string } {
-  const content = { ...redactEntry(entry), mediaType: AUDIT_RECORD_MEDIA_TYPE, seq, prev, durationMs: roundMs(entry.durationMs) } as const;
+export function sealRecord(entry: AuditEntry, seq: number, prev: string, writer?: AuditWriter): { record: AuditRecord; line: string } {
+  const content = { ...redactEntry(entry), ...writer, mediaType: AUDIT_RECORD_MEDIA_TYPE, seq, prev, durationMs: roundMs(entry.durationMs) } as const;
   const record: AuditRecord = { ...content, hash: sha256Hex(canonicalJson(content)) };
   return { record, line: `${canonicalJson(record)}\n` };
 }
@@ -149,7 +170,7 @@ function redactEntry(entry: AuditEntry): AuditEntry {
     ...entry,
     reference: redactUrls(entry.reference),
     ...(entry.pinnedReference === undefined ? {} : { pinnedReference: redactUrls(entry.pinnedReference) }),
-    ...(entry.trust === undefined ? {} : { trust: { ...entry.trust, source: redactUrls(entry.trust.source) } }),
+    ...(entry.trust === undefined ? {} : { trust: { ...entry.trust, source: redactUrls(entry.trust.source), ...(entry.trust.location === undefined ? {} : { location: redactUrls(entry.trust.location) }) } }),
   };
 }
 
@@ -169,9 +190,25 @@ export function evidenceOf(result: VerificationResult, publicKeySha256?: Digest)
   const signature = result.signatures.find((s) => s.outcome === 'verified' && s.duplicateOf === undefined);
   return {
     ...(signature === undefined ? {} : signatureEvidence(signature, publicKeySha256)),
-    trust: { source: result.trustRoot.source, ...(result.trustRoot.digest === undefined ? {} : { digest: result.trustRoot.digest }) },
+    trust: auditTrust(result.trustRoot),
     resultDigest: resultDigest(result),
     verifiedAt: result.verifiedAt,
+  };
+}
+
+/**
+ * A trust root as recorded: with its location as an absolute path (or URL),
+ * so a record read years later names the file that decided, whatever the
+ * working directory of the process that wrote it.
+ */
+export function auditTrust(root: { readonly source: string; readonly origin?: { readonly kind: string; readonly location: string }; readonly digest?: Digest | undefined }): AuditTrust {
+  const location = root.origin?.location;
+  // An assembled root lists its files (already absolute); a URL stays a URL; a path becomes absolute.
+  const absolute = (l: string): string => (root.origin?.kind === 'assembled' || /^[a-z][a-z0-9+.-]*:\/\//i.test(l) ? l : resolve(l));
+  return {
+    source: root.source,
+    ...(location === undefined || location === '' ? {} : { location: absolute(location) }),
+    ...(root.digest === undefined ? {} : { digest: root.digest }),
   };
 }
 
@@ -211,7 +248,7 @@ export function refusalOf(error: unknown): Pick<AuditEntry, 'decision' | 'reason
   const { result } = error;
   const digestDetail = result?.digest ?? error.details.digest;
   return {
-    decision: error.kind === 'unavailable' ? 'unavailable' : 'rejected',
+    decision: error.kind === 'unavailable' ? 'unavailable' : error.kind === 'usage' ? 'invalid' : 'rejected',
     reason: error.code,
     ...(result === undefined ? {} : { signatureReasons: result.signatures.map((s) => s.reason?.code ?? s.outcome) }),
     ...(isDigest(digestDetail) ? { digest: digestDetail } : {}),

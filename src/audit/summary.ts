@@ -1,4 +1,5 @@
 import { type Limits, resolveLimits } from '../limits.ts';
+import { AUDIT_CHECKPOINT_MEDIA_TYPE } from './checkpoint.ts';
 import { readLines } from './lines.ts';
 import { AUDIT_DECISIONS, type AuditDecision, AuditRecordSchema } from './record.ts';
 
@@ -57,7 +58,10 @@ export async function summarizeAuditLog(path: string, options: AuditSummaryOptio
     let record;
     try {
       if (line.bytes === undefined) throw new Error('line too long');
-      record = AuditRecordSchema.parse(JSON.parse(line.bytes.toString('utf8')));
+      const value: unknown = JSON.parse(line.bytes.toString('utf8'));
+      // A checkpoint is no decision.
+      if ((value as { mediaType?: unknown } | null)?.mediaType === AUDIT_CHECKPOINT_MEDIA_TYPE) continue;
+      record = AuditRecordSchema.parse(value);
     } catch {
       unreadable += 1;
       continue;

@@ -11,7 +11,11 @@ import {
   trustedRootFile,
   configuredTrustSource,
   ContentStores,
+  gateModule,
+  isSigverifyError,
+  readPolicyFile,
 } from '../index.ts';
+import { defaultTufCachePath, readTrustConfig } from '../trust.ts';
 import { parseFlags, usage } from './flags.ts';
 
 /**
@@ -35,20 +39,99 @@ export const DOCTOR_MEDIA_TYPE = 'application/vnd.sigverify.doctor-report+json;v
 const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 const MIN_NODE: readonly [number, number] = [22, 22];
 
+/** Where the trust the checks use comes from: decides which fix to suggest when it cannot be loaded. */
+export type TrustOrigin =
+  /** `--trusted-root FILE`. */
+  | { readonly kind: 'file'; readonly path: string }
+  /** The source `sigverify trust init` recorded in the TUF cache. */
+  | { readonly kind: 'configured'; readonly cacheDir: string }
+  /** Nothing configured: the default, public-good TUF (needs the network on first use). */
+  | { readonly kind: 'default'; readonly cacheDir: string };
+
 interface DoctorOptions {
   readonly image: string | undefined;
+  /** A module policy file: its image must have signatures this policy accepts. */
+  readonly module?: string;
   readonly trust: TrustSource;
+  readonly trustOrigin?: TrustOrigin;
   readonly allowHttpRegistry: boolean;
+  readonly allowTestTrustRootUnsafe?: boolean;
   readonly now: () => Date;
 }
 
 export async function runDoctor(options: DoctorOptions): Promise<Check[]> {
   const checks: Check[] = [runtimeCheck(), versionsCheck()];
-  const trust = await trustCheck(options.trust, options.now());
+  const trust = await trustCheck(options.trust, options.now(), options.trustOrigin);
   checks.push(trust.check);
   if (trust.root !== undefined) checks.push(clockAgainstTrust(trust.root, options.now()));
-  if (options.image !== undefined) checks.push(...(await imageChecks(options.image, options.allowHttpRegistry, options.now)));
+  let image = options.image;
+  let module: { value: unknown; baseDirectory: string } | undefined;
+  if (options.module !== undefined) {
+    try {
+      module = await readPolicyFile(options.module);
+      const tag = (module.value as { docker_tag?: unknown } | null)?.docker_tag;
+      if (image === undefined && typeof tag === 'string') image = tag;
+    } catch (error) {
+      checks.push({ name: 'module', status: 'fail', detail: `${options.module}: [${isSigverifyError(error) ? error.code : 'INTERNAL_ERROR'}] ${(error as Error).message}`, fix: 'check the module policy file (JSON, owned by you or root, not writable by others)' });
+    }
+  }
+  if (image !== undefined) checks.push(...(await imageChecks(image, options.allowHttpRegistry, options.now)));
+  if (module !== undefined && options.module !== undefined) checks.push(await moduleCheck(options.module, module, options));
   return checks;
+}
+
+/**
+ * IQ for one module: the gate, with the module policy as the processor uses
+ * it (and the trust doctor checked when the policy names none), must find a
+ * signature of the module's image that the policy accepts. The fix names
+ * what differs: no signature at all, another signer, another issuer,
+ * another key, a missing attestation, or trust that cannot decide.
+ */
+async function moduleCheck(path: string, module: { value: unknown; baseDirectory: string }, options: DoctorOptions): Promise<Check> {
+  try {
+    const gate = await gateModule(module.value, {
+      baseDirectory: module.baseDirectory,
+      defaultTrust: options.trust,
+      credentials: dockerConfigCredentials(),
+      ...(options.allowHttpRegistry ? { allowHttpRegistry: true } : {}),
+      ...(options.allowTestTrustRootUnsafe === true ? { allowTestTrustRootUnsafe: true } : {}),
+    });
+    const signer = gate.result?.signatures.find((s) => s.outcome === 'verified');
+    const by = signer === undefined ? '' : signer.identity === undefined ? ', signed with the policy\'s key' : `, signed by ${signer.identity}`;
+    return { name: 'module', status: 'ok', detail: `${path}: ${gate.decision === 'verified' ? `a signature the policy accepts${by}` : 'no signature required'}; run ${gate.reference}` };
+  } catch (error) {
+    const code = isSigverifyError(error) ? error.code : 'INTERNAL_ERROR';
+    const reasons = isSigverifyError(error) ? [...new Set((error.result?.signatures ?? []).map((s) => s.reason?.code).filter((r): r is NonNullable<typeof r> => r !== undefined))] : [];
+    return {
+      name: 'module',
+      status: 'fail',
+      detail: `${path}: [${code}]${reasons.length === 0 ? '' : ` (${reasons.join(', ')})`} ${(error as Error).message}`,
+      fix: moduleFix(code, reasons, options.trustOrigin),
+    };
+  }
+}
+
+function moduleFix(code: string, reasons: readonly string[], origin: TrustOrigin | undefined): string {
+  if (code === 'NO_SIGNATURES') return 'the image has no signature sigverify can find: ask the vendor to sign this digest (cosign sign), or check docker_tag names the signed image';
+  if (code === 'ATTESTATION_NOT_VERIFIED') return 'a required attestation is missing or does not verify: check required_attestations against what the vendor publishes (cosign attest / actions/attest)';
+  if (code === 'POLICY_INVALID' || code === 'KEY_INVALID' || code === 'LOCAL_FILE_UNSAFE') return 'fix the module policy (the message names the member or file)';
+  if (code === 'TRUST_ROOT_FOR_TESTS') return "the policy uses sigverify's test trust root: configure the site's trust (trust init, or the module's trust member)";
+  if (code.startsWith('TRUST_')) return trustFix(code, origin);
+  if (code.startsWith('REGISTRY_')) return 'the registry cannot be read from here: see the registry and credentials checks above';
+  if (reasons.includes('IDENTITY_MISMATCH')) return 'the image is signed by another identity: compare signature_certificate_identity with the certificate (sigverify verify IMAGE -o json lists each signature\'s identity)';
+  if (reasons.includes('ISSUER_MISMATCH')) return 'the signer\'s OIDC issuer differs: compare signature_certificate_oidc_issuer with the certificate\'s issuer';
+  if (reasons.includes('KEY_MISMATCH')) return 'no signature was made with the policy\'s public key: check signature_public_key(_file) against the vendor\'s key';
+  if (reasons.some((r) => r.startsWith('TLOG') || r.startsWith('CERTIFICATE') || r.startsWith('SCT'))) return 'the signatures do not verify against this trust root: check that the trust source is the Sigstore the vendor signs with';
+  return 'run sigverify verify on the image with the policy\'s identity and issuer to see each signature\'s outcome';
+}
+
+function trustFix(code: string, origin: TrustOrigin | undefined): string {
+  if (origin?.kind === 'file') return `check the trusted root ${origin.path} (readable, a trusted_root.json, owned by you or root, not writable by others)`;
+  if (origin?.kind === 'default') {
+    return 'no trust source is configured here and public-good TUF cannot be used: run `sigverify trust init` (online), `sigverify trust init --from-dir DIR` (air-gapped, from an exported mirror), or pass `--trusted-root FILE`';
+  }
+  if (code === 'TRUST_METADATA_EXPIRED') return 'the configured TUF metadata has expired: run `sigverify trust refresh` (online) or import newer metadata (`sigverify trust init --from-dir DIR`)';
+  return 'run `sigverify trust status`, then `sigverify trust refresh`, or re-import the trust material (see README, "Air-gapped sites")';
 }
 
 function runtimeCheck(): Check {
@@ -64,7 +147,7 @@ function versionsCheck(): Check {
   return { name: 'versions', status: 'ok', detail: `sigverify ${VERSION}; ${libs.join(', ')}` };
 }
 
-async function trustCheck(source: TrustSource, now: Date): Promise<{ check: Check; root?: TrustRoot }> {
+async function trustCheck(source: TrustSource, now: Date, origin: TrustOrigin | undefined): Promise<{ check: Check; root?: TrustRoot }> {
   let root: TrustRoot;
   try {
     root = await source.load();
@@ -75,7 +158,7 @@ async function trustCheck(source: TrustSource, now: Date): Promise<{ check: Chec
         name: 'trust',
         status: 'fail',
         detail: `${source.description}: [${code}] ${(error as Error).message}`,
-        fix: 'run `sigverify trust status`, then `sigverify trust refresh`, or re-import the trust material (see README, "Air-gapped sites")',
+        fix: trustFix(code, origin),
       },
     };
   }
@@ -169,6 +252,8 @@ async function registryClock(registry: string, allowHttp: boolean, now: () => Da
 export interface DoctorCommand {
   readonly command: 'doctor';
   readonly image: string | undefined;
+  readonly module: string | undefined;
+  readonly allowTestTrustRootUnsafe: boolean;
   readonly trustedRoot: string | undefined;
   readonly tufCache: string | undefined;
   readonly allowHttpRegistry: boolean;
@@ -177,6 +262,8 @@ export interface DoctorCommand {
 }
 
 const DOCTOR_OPTIONS = {
+  module: { type: 'string' },
+  'allow-test-trust-root-unsafe': { type: 'boolean' },
   'trusted-root': { type: 'string' },
   'tuf-cache': { type: 'string' },
   'allow-http-registry': { type: 'boolean' },
@@ -192,6 +279,8 @@ export function parseDoctor(args: readonly string[]): DoctorCommand {
   return {
     command: 'doctor',
     image: positionals[0],
+    module: values.module,
+    allowTestTrustRootUnsafe: values['allow-test-trust-root-unsafe'] === true,
     trustedRoot: values['trusted-root'],
     tufCache: values['tuf-cache'],
     allowHttpRegistry: values['allow-http-registry'] === true,
@@ -200,11 +289,29 @@ export function parseDoctor(args: readonly string[]): DoctorCommand {
   };
 }
 
+/** `--trusted-root`, else what `trust init` recorded in the TUF cache, else nothing (the public-good default). */
+export async function trustOriginOf(trustedRoot: string | undefined, cacheDir: string): Promise<TrustOrigin> {
+  if (trustedRoot !== undefined) return { kind: 'file', path: trustedRoot };
+  // An unreadable record is a configuration, and a broken one: the trust check reports it.
+  const recorded = await readTrustConfig(cacheDir).then((c) => c !== undefined, () => true);
+  return recorded ? { kind: 'configured', cacheDir } : { kind: 'default', cacheDir };
+}
+
 const MARK: Readonly<Record<CheckStatus, string>> = { ok: '✓', warn: '!', fail: '✗' };
 
 export async function doctorMain(cmd: DoctorCommand, io: { stdout(t: string): void }): Promise<number> {
-  const trust = cmd.trustedRoot !== undefined ? trustedRootFile(cmd.trustedRoot) : configuredTrustSource(cmd.tufCache === undefined ? {} : { cacheDir: cmd.tufCache });
-  const checks = await runDoctor({ image: cmd.image, trust, allowHttpRegistry: cmd.allowHttpRegistry, now: () => new Date() });
+  const cacheDir = cmd.tufCache ?? defaultTufCachePath();
+  const trust = cmd.trustedRoot !== undefined ? trustedRootFile(cmd.trustedRoot) : configuredTrustSource({ cacheDir });
+  const trustOrigin = await trustOriginOf(cmd.trustedRoot, cacheDir);
+  const checks = await runDoctor({
+    image: cmd.image,
+    ...(cmd.module === undefined ? {} : { module: cmd.module }),
+    trust,
+    trustOrigin,
+    allowHttpRegistry: cmd.allowHttpRegistry,
+    allowTestTrustRootUnsafe: cmd.allowTestTrustRootUnsafe,
+    now: () => new Date(),
+  });
   const ok = checks.every((c) => c.status !== 'fail');
   if (cmd.output === 'json') {
     io.stdout(`${JSON.stringify({ mediaType: DOCTOR_MEDIA_TYPE, ok, checkedAt: new Date().toISOString(), checks }, null, 2)}\n`);

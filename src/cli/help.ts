@@ -88,13 +88,17 @@ ${EXIT_CODES}`;
 export const DOCTOR_HELP = `sigverify doctor: what would stop verification on this machine
 
 Usage:
-  sigverify doctor [IMAGE] [--trusted-root FILE] [--tuf-cache DIR] [--allow-http-registry] [-o text|json]
+  sigverify doctor [IMAGE] [--module FILE] [--trusted-root FILE] [--tuf-cache DIR] [--allow-http-registry]
+                   [-o text|json]
         Checks the runtime, the trust source and its freshness, the clock, and with IMAGE the registry,
-        its credentials and its clock; says what to fix.
+        its credentials and its clock; says what to fix. With --module, the module policy's image
+        (its docker_tag) must have a signature that policy accepts, through the same gate the
+        processor uses (trust: the module's, else --trusted-root or the configured source).
 
 Examples:
   sigverify doctor
   sigverify doctor ghcr.io/acme/app:v1 --output json
+  sigverify doctor --module /etc/sigverify/modules/brain-seg.json
 
 Exit codes: 0 nothing fails, 1 a check failed, 2 usage error.
 `;
@@ -103,6 +107,9 @@ const GATE_FLAGS = `Flags:
   --base-dir DIR                      where relative paths in the policy start (required for "-")
   -o, --output text|json              json: the gate result (check-module) or the table (check-config)
   --audit-log FILE                    append a hash-chained audit record per decision
+  --audit-processor NAME              the processor's name, recorded in every record (with the host)
+  --audit-checkpoint-key KEY.pem      sign the trail's head with this site key (ECDSA P-256 or Ed25519)
+  --audit-checkpoint-every N          ... every N records (default 100)
   --result-cache DIR                  reuse recent decisions (a cache of gate results, not the TUF cache)
   --result-cache-ttl SECONDS          how long a cached decision stands (needs --result-cache)
   --trusted-root FILE                 pinned trusted_root.json for policies that name no trust
@@ -175,15 +182,28 @@ Exit codes: 0 done, 1 refused, 2 usage error, 3 trust metadata unavailable, expi
 export const AUDIT_HELP = `sigverify audit: check and summarise the gate's audit trail
 
 Usage:
-  sigverify audit verify FILE [--expect-head HASH] [--expect-count N] [-o text|json]
+  sigverify audit verify FILE [--expect-head HASH] [--expect-count N] [--continues-from SEQ:SHA256]
+                              [--checkpoint-key PUB.pem [--checkpoint-every N]] [-o text|json]
         Check the hash chain: any edited, removed, inserted or reordered record is reported with its
         line; records cut from the end are detected only against a head or count noted earlier.
+        --continues-from: FILE is a segment after rotation; it must continue from the previous
+        segment's last line (its verify output and "audit rotate" print SEQ:SHA256).
+        --checkpoint-key: every checkpoint signed with the site key must verify (a rewritten history
+        fails), and at most N records (default 100) may follow the last one.
+  sigverify audit rotate FILE --to SEGMENT [--checkpoint-key KEY.pem] [--processor NAME] [-o text|json]
+        Under the trail's lock: FILE becomes SEGMENT (never overwritten), and a new FILE starts with a
+        checkpoint chained to SEGMENT's last line (signed with KEY.pem, ECDSA P-256 or Ed25519).
+        Prints SEQ:SHA256 for --continues-from. See docs/qualification.md for a logrotate setup.
   sigverify audit summary FILE [--since ISO-8601] [-o text|json]
         Decisions per module, cache hits, p50/p95 durations.
 
 Examples:
   sigverify audit verify /var/log/sigverify/audit.jsonl --expect-count 1200
   sigverify audit summary /var/log/sigverify/audit.jsonl --since 2026-01-01T00:00:00Z -o json
+  sigverify audit rotate /var/log/sigverify/audit.jsonl --to /var/log/sigverify/audit-2026-11.jsonl \\
+      --checkpoint-key /etc/sigverify/audit-checkpoint.key
+  sigverify audit verify /var/log/sigverify/audit.jsonl --continues-from 1200:<sha256> \\
+      --checkpoint-key /etc/sigverify/audit-checkpoint.pub
 
 Exit codes: 0 intact (verify) or done, 1 broken chain, 2 usage error, 3 the file cannot be read.
 `;
@@ -191,16 +211,31 @@ Exit codes: 0 intact (verify) or done, 1 broken chain, 2 usage error, 3 the file
 export const QUALIFY_HELP = `sigverify qualify: operational qualification on this machine
 
 Usage:
-  sigverify qualify [--output-dir DIR] [-o text|json]
-        Runs the OQ protocol offline (signed fixture images served on 127.0.0.1, a private test
-        Sigstore) and writes report.json and report.html (printable) to DIR (default
-        ./sigverify-qualification-<time>/).
+  sigverify qualify [--site-name NAME] [--processor NAME] [--operator NAME] [--output-dir DIR] [-o text|json]
+        Runs the shipped OQ protocol offline (17 cases: signed fixture images served on 127.0.0.1,
+        a private TEST Sigstore) and writes report.json and report.html (A4, signable) to DIR
+        (default ./sigverify-qualification-<report id>/).
+  sigverify qualify --site FILE [--operator NAME] [--allow-test-trust-root-unsafe] [--output-dir DIR] [-o text|json]
+        Runs the site protocol against the site's own registry, trust configuration, module policy
+        and audit trail, as the site file names them (docs/qualification.md): the signed test image
+        passes; an unsigned image, another identity, another issuer fail; with write access to the
+        site's scratch repository, a modified image and a copied signature fail. Cases the site's
+        setup does not allow are NOT EXECUTED (deviations), never passed.
+  sigverify qualify pq --audit-log FILE [--audit-log FILE…] --from TIME --to TIME
+                       [--monitor-report FILE…] [--site-name NAME] [--processor NAME] [--operator NAME]
+                       [--output-dir DIR] [-o text|json]
+        Performance qualification over a period: audit trail segments (oldest first, each verified
+        and chained to the one before), decisions per module, refusals with reasons, verification
+        time p50/p95/max against the 60-second limit, trust roots and versions in use, and the log
+        monitor's findings. Writes pq-report.json and pq-report.html; exit 0 when accepted.
 
 Examples:
-  sigverify qualify
-  sigverify qualify --output-dir /srv/validation/oq-$(date +%F) -o json
+  sigverify qualify --site-name "St. Example Radiology" --operator "A. Engineer"
+  sigverify qualify --site /etc/sigverify/qualification-site.json --output-dir /srv/validation/oq-$(date +%F)
+  sigverify qualify pq --audit-log /var/log/sigverify/audit-2026-10.jsonl --audit-log /var/log/sigverify/audit.jsonl \\
+      --from 2026-10-01 --to 2026-11-01 --monitor-report /var/lib/sigverify/monitor/2026-10-31.json
 
-Exit codes: 0 every case passed, 1 a case failed, 2 usage error, 3 the protocol could not run.
+Exit codes: 0 no case failed, 1 a case failed, 2 usage error, 3 the protocol could not run.
 `;
 
 /** `sigverify help`: the commands, one line each. */

@@ -14,6 +14,7 @@ import {
   readPolicyFile,
   trustedRootFile,
 } from '../index.ts';
+import { readCheckpointSigner } from './checkpoint-key.ts';
 import { GATE_REFUSAL_MEDIA_TYPE, errorDocument, failedResult } from './documents.ts';
 import { asksForJson, parseFlags, requireFiles, usage } from './flags.ts';
 import { CHECK_CONFIG_HELP, CHECK_MODULE_HELP } from './help.ts';
@@ -34,6 +35,9 @@ export const CONFIG_CHECK_MEDIA_TYPE = 'application/vnd.sigverify.config-check+j
 const OPTIONS = {
   output: { type: 'string', short: 'o' },
   'audit-log': { type: 'string' },
+  'audit-processor': { type: 'string' },
+  'audit-checkpoint-key': { type: 'string' },
+  'audit-checkpoint-every': { type: 'string' },
   'result-cache': { type: 'string' },
   'result-cache-ttl': { type: 'string' },
   'trusted-root': { type: 'string' },
@@ -53,7 +57,7 @@ interface Parsed {
   readonly notes: readonly string[];
 }
 
-function parse(command: string, argv: readonly string[], io: Io): Parsed {
+async function parse(command: string, argv: readonly string[], io: Io): Promise<Parsed> {
   // The gate's result cache is --result-cache (the TUF cache is --tuf-cache elsewhere); --cache-dir was its first name.
   const { values, positionals, notes } = parseFlags({ command, options: OPTIONS, aliases: { 'cache-dir': 'result-cache', 'cache-ttl': 'result-cache-ttl' } }, argv);
   const output = values.output ?? 'text';
@@ -66,6 +70,13 @@ function parse(command: string, argv: readonly string[], io: Io): Parsed {
   if (ttlSeconds !== undefined && !(Number.isFinite(ttlSeconds) && ttlSeconds >= 0)) throw usage(`--result-cache-ttl must be a number of seconds, not "${ttl ?? ''}"`);
   const cacheDir = values['result-cache'];
   const auditLog = values['audit-log'];
+  for (const flag of ['audit-processor', 'audit-checkpoint-key', 'audit-checkpoint-every'] as const) {
+    if (values[flag] !== undefined && auditLog === undefined) throw usage(`--${flag} needs --audit-log`);
+  }
+  const every = values['audit-checkpoint-every'];
+  if (every !== undefined && (values['audit-checkpoint-key'] === undefined || !/^[1-9]\d{0,8}$/.test(every))) throw usage('--audit-checkpoint-every takes a number of records (at least 1) and needs --audit-checkpoint-key');
+  const checkpointKey = values['audit-checkpoint-key'];
+  const signer = checkpointKey === undefined ? undefined : await readCheckpointSigner(checkpointKey);
   const trustedRoot = values['trusted-root'];
   const file = positionals[0] as string;
   const baseDir = values['base-dir'];
@@ -84,7 +95,14 @@ function parse(command: string, argv: readonly string[], io: Io): Parsed {
       defaultTrust: configuredTrustSource(),
       ...(values['allow-http-registry'] === true ? { allowHttpRegistry: true } : {}),
       ...(values['allow-test-trust-root-unsafe'] === true ? { allowTestTrustRootUnsafe: true } : {}),
-      ...(auditLog === undefined ? {} : { audit: new AuditLog(auditLog) }),
+      ...(auditLog === undefined
+        ? {}
+        : {
+            audit: new AuditLog(auditLog, {
+              ...(values['audit-processor'] === undefined ? {} : { processor: values['audit-processor'] }),
+              ...(signer === undefined ? {} : { checkpoint: { signer, ...(every === undefined ? {} : { every: Number(every) }) } }),
+            }),
+          }),
       ...(cacheDir === undefined
         ? {}
         : {
@@ -99,9 +117,9 @@ function parse(command: string, argv: readonly string[], io: Io): Parsed {
 }
 
 /** The command line, or the exit code when it was a request for help or a usage error (already reported). */
-function start(command: string, argv: readonly string[], io: Io): Parsed | number {
+async function start(command: string, argv: readonly string[], io: Io): Promise<Parsed | number> {
   try {
-    const cmd = parse(command, argv, io);
+    const cmd = await parse(command, argv, io);
     for (const note of cmd.notes) io.stderr(`${note}\n`);
     if (!cmd.help) return cmd;
     io.stdout(command === 'check-module' ? CHECK_MODULE_HELP : CHECK_CONFIG_HELP);
@@ -113,7 +131,7 @@ function start(command: string, argv: readonly string[], io: Io): Parsed | numbe
 
 /** `sigverify check-module FILE`: argv is what follows the command name. */
 export async function runCheckModule(argv: readonly string[], io: Io): Promise<number> {
-  const cmd = start('check-module', argv, io);
+  const cmd = await start('check-module', argv, io);
   if (typeof cmd === 'number') return cmd;
   let module: unknown;
   let baseDirectory: string;
@@ -156,7 +174,7 @@ async function readStdin(): Promise<Buffer> {
 
 /** `sigverify check-config FILE`: every module of a processor configuration, as a table. */
 export async function runCheckConfig(argv: readonly string[], io: Io): Promise<number> {
-  const cmd = start('check-config', argv, io);
+  const cmd = await start('check-config', argv, io);
   if (typeof cmd === 'number') return cmd;
   let checks: ModuleCheck[];
   try {

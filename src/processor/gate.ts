@@ -1,4 +1,4 @@
-import { type AuditEntry, type AuditRecord, type AuditSink, attestationEvidence, evidenceOf, refusalOf } from '../audit/index.ts';
+import { type AuditEntry, type AuditRecord, type AuditSink, type AuditTrust, attestationEvidence, auditTrust, evidenceOf, refusalOf } from '../audit/index.ts';
 import type { CacheKey, ResultCache } from '../cache/result-cache.ts';
 import { DEFAULT_CACHE_TTL_MS } from '../cache/result-cache.ts';
 import { SigverifyError, isSigverifyError } from '../errors.ts';
@@ -64,7 +64,7 @@ export interface GateResult {
 interface Progress {
   digest?: Digest;
   policyDigest?: Digest;
-  trust?: { source: string; digest?: Digest };
+  trust?: AuditTrust;
 }
 
 /** A trust root loaded once, and the verifiers compiled against it. */
@@ -155,7 +155,7 @@ export class ModuleGate {
     // 2. The policy's verifiers and trust root (loaded once per refresh period).
     const verifiers = await this.#verifiersFor(compiled);
     progress.policyDigest = verifiers.policyDigest;
-    progress.trust = { source: verifiers.trust.source, ...(verifiers.trust.digest === undefined ? {} : { digest: verifiers.trust.digest }) };
+    progress.trust = auditTrust(verifiers.trust);
     const ref = parseReference(compiled.reference);
     const key: CacheKey = { subject: repositoryName(ref), digest: resolved.digest, policyDigest: verifiers.policyDigest, trustRootDigest: verifiers.trust.digest };
     const verified = { ...base, digest: resolved.digest, decision: 'verified', policyDigest: verifiers.policyDigest } as const;

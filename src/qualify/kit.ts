@@ -31,7 +31,15 @@ export interface QualificationKit {
   /** The signed image, with the keyless identity and issuer that verify it under `trustedRoot`. */
   readonly signed: KitImage & { readonly identity: string; readonly issuer: string };
   readonly unsigned: KitImage;
+  /** The other images the protocol uses, by their fixtures.json name (`bundle-signed`, `signed-key`, `bundle-multi`, `multiarch`). */
+  readonly images: Readonly<Record<KitImageName, KitImage>>;
+  /** The public key `signed-key` is signed with (its private half is not shipped). */
+  readonly publicKey: string;
 }
+
+/** Images the protocol needs besides `signed` and `unsigned`. */
+export const KIT_IMAGES = ['bundle-signed', 'signed-key', 'bundle-multi', 'multiarch'] as const;
+export type KitImageName = (typeof KIT_IMAGES)[number];
 
 const DigestString = z.string().refine(isDigest, 'digest must be sha256:<64 lowercase hex>');
 const Path = z.string().min(1);
@@ -46,7 +54,8 @@ const FixturesIndex = z.looseObject({
   version: z.literal(1),
   layout: Path,
   trustedRoots: z.looseObject({ test: z.looseObject({ path: Path }) }),
-  images: z.looseObject({ signed: Image, unsigned: Image }),
+  images: z.looseObject({ signed: Image, unsigned: Image, ...Object.fromEntries(KIT_IMAGES.map((name) => [name, Image])) as Record<KitImageName, typeof Image> }),
+  keys: z.looseObject({ cosign: z.looseObject({ publicKey: Path }) }),
 });
 
 /** Reads the kit in `directory` (default: the one shipped with this installation); QUALIFICATION_KIT_INVALID if it is missing or damaged. */
@@ -78,5 +87,7 @@ export async function loadKit(directory: string = DEFAULT_KIT_DIRECTORY): Promis
     expiredTuf: { repository: join(directory, 'qualify', 'tuf-expired'), root: join(directory, 'qualify', 'tuf-expired-root.json') },
     signed: { tag: signed.tag, digest: signed.digest, identity: policy.identity.value, issuer: policy.issuer },
     unsigned: { tag: unsigned.tag, digest: unsigned.digest },
+    images: Object.fromEntries(KIT_IMAGES.map((name) => [name, { tag: index.images[name].tag, digest: index.images[name].digest }])) as Record<KitImageName, KitImage>,
+    publicKey: inside(index.keys.cosign.publicKey),
   };
 }

@@ -16,8 +16,9 @@ import { type Digest, TAG_PATTERN, isDigest, sha256Digest } from '../reference/i
  *
  * Routes: `GET /v2/` (API version check); `GET|HEAD /v2/<name>/manifests/<tag|digest>`,
  * with the manifest's own media type as Content-Type; `GET|HEAD /v2/<name>/blobs/<digest>`.
- * There is no referrers API (404, like distribution 2.8): clients find
- * referrers through the `sha256-<hex>` tag schema, which the layout carries.
+ * By default there is no referrers API (404, like distribution 2.8): clients
+ * find referrers through the `sha256-<hex>` tag schema, which the layout
+ * carries; a repository added with `referrersApi` serves the API instead.
  * Errors are the spec's JSON error bodies (`MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`,
  * `NAME_UNKNOWN`, `UNSUPPORTED`).
  */
@@ -32,11 +33,19 @@ export interface ServedManifest {
 export interface RepositoryOverlay {
   readonly manifests?: Readonly<Record<string, ServedManifest>>;
   readonly blobs?: readonly Uint8Array[];
+  /**
+   * Serve the referrers API (distribution-spec v1.1 "Listing Referrers")
+   * from the layout's referrers tags (`sha256-<hex>`, the index cosign v3
+   * maintains), and hide those tags: a client finds the referrers only
+   * through the API, as on a registry that implements it.
+   */
+  readonly referrersApi?: boolean;
 }
 
 interface Repository {
   readonly manifests: ReadonlyMap<string, ServedManifest>;
   readonly blobs: ReadonlyMap<Digest, Uint8Array>;
+  readonly referrersApi: boolean;
 }
 
 interface Reply {
@@ -45,7 +54,9 @@ interface Reply {
   readonly body?: Uint8Array;
 }
 
-const ROUTE = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/;
+const ROUTE = /^\/v2\/(.+)\/(manifests|blobs|referrers)\/([^/]+)$/;
+const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
+const EMPTY_INDEX = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
 
 export class QualificationRegistry {
   readonly #server: Server;
@@ -86,7 +97,7 @@ export class QualificationRegistry {
       manifests.set(sha256Digest(manifest.bytes), manifest);
     }
     const blobs = new Map((overlay.blobs ?? []).map((bytes) => [sha256Digest(bytes), bytes] as const));
-    this.#repositories.set(name, { manifests, blobs });
+    this.#repositories.set(name, { manifests, blobs, referrersApi: overlay.referrersApi === true });
     return `${this.host}/${name}`;
   }
 
@@ -121,7 +132,14 @@ export class QualificationRegistry {
     const [, name = '', kind, reference = ''] = match;
     const repository = this.#repositories.get(name);
     if (repository === undefined) return errorReply(404, 'NAME_UNKNOWN', `repository ${name} is not known to this registry`);
+    if (kind === 'referrers') {
+      if (!repository.referrersApi) return errorReply(404, 'UNSUPPORTED', 'this repository has no referrers API');
+      if (!isDigest(reference)) return errorReply(400, 'DIGEST_INVALID', `${reference} is no digest`);
+      const index = (await this.#layout.getManifest(`sha256-${reference.slice('sha256:'.length)}`))?.bytes ?? EMPTY_INDEX;
+      return { status: 200, headers: { 'content-type': 'application/vnd.oci.image.index.v1+json' }, body: index };
+    }
     if (kind === 'manifests') {
+      if (repository.referrersApi && REFERRERS_TAG.test(reference)) return errorReply(404, 'MANIFEST_UNKNOWN', `manifest ${reference} is not in ${name}`);
       const manifest = await this.#manifest(repository, reference);
       if (manifest === undefined) return errorReply(404, 'MANIFEST_UNKNOWN', `manifest ${reference} is not in ${name}`);
       return { status: 200, headers: { 'content-type': manifest.mediaType, 'docker-content-digest': sha256Digest(manifest.bytes) }, body: manifest.bytes };

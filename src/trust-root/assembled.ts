@@ -163,6 +163,13 @@ export function assembledTrust(files: AssembledTrustFiles): TrustSource {
     ...(files.ctlogs ?? []).map((c) => `CT log key ${c.publicKey}`),
     ...(files.tsa ?? []).map((t) => `TSA ${t.certChain}`),
   ];
+  // The same, with absolute paths: where the root came from, for the audit trail.
+  const locations = [
+    ...(files.fulcio ?? []).map((f) => `Fulcio CA ${resolve(f.certChain)}`),
+    ...(files.rekor ?? []).map((r) => `Rekor key ${resolve(r.publicKey)}`),
+    ...(files.ctlogs ?? []).map((c) => `CT log key ${resolve(c.publicKey)}`),
+    ...(files.tsa ?? []).map((t) => `TSA ${resolve(t.certChain)}`),
+  ];
   const description = `trust assembled from ${parts.join(', ') || 'nothing'}`;
   return {
     description,
@@ -175,7 +182,7 @@ export function assembledTrust(files: AssembledTrustFiles): TrustSource {
         ctlogs: await Promise.all((files.ctlogs ?? []).map((c) => logKeyJson(c.publicKey, c.baseUrl ?? '', window(c.validFor, c.publicKey)))),
         timestampAuthorities: await Promise.all((files.tsa ?? []).map(async (t) => authorityJson(await chainFromFile(t.certChain, true), window(t.validFor, t.certChain), t.uri))),
       };
-      return parseTrustedRoot(Buffer.from(JSON.stringify(json)), description, { kind: 'assembled', location: parts.join(', ') });
+      return parseTrustedRoot(Buffer.from(JSON.stringify(json)), description, { kind: 'assembled', location: locations.join(', ') });
     },
   };
 }

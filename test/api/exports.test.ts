@@ -31,8 +31,10 @@ describe('the public API', () => {
       'trustSourceFromCache', 'trustStatus', 'tufTrustSource',
     ]);
     expect(Object.keys(qualify).sort()).toEqual([
-      'DEFAULT_KIT_DIRECTORY', 'PROTOCOL', 'QUALIFICATION_REPORT_MEDIA_TYPE', 'defaultReportDirectory', 'describeExpectation', 'describeObservation',
-      'renderQualificationHtml', 'runQualification', 'writeQualificationReport',
+      'AUDIT_CHECKPOINT_MEDIA_TYPE', 'DEFAULT_CHECKPOINT_EVERY', 'DEFAULT_KIT_DIRECTORY', 'PQ_DURATION_LIMIT_MS', 'PQ_REPORT_MEDIA_TYPE', 'PROTOCOL',
+      'QUALIFICATION_REPORT_MEDIA_TYPE', 'SITE_PROTOCOL', 'checkpointSigner', 'checkpointVerifier', 'defaultReportDirectory', 'describeExpectation',
+      'describeObservation', 'renderPqHtml', 'renderQualificationHtml', 'rotateAuditLog', 'runPerformanceQualification', 'runQualification',
+      'runSiteQualification', 'writePqReport', 'writeQualificationReport',
     ]);
   });
 

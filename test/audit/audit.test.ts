@@ -123,7 +123,7 @@ describe('audit verify: tampering', () => {
   it('accepts an intact trail and reports its head and count', async () => {
     const lines = await writeTrail(5);
     const head = (JSON.parse(lines[4] as string) as { hash: string }).hash;
-    expect(await verifyAuditLog(path)).toEqual({ ok: true, records: 5, head });
+    expect(await verifyAuditLog(path)).toEqual({ ok: true, records: 5, head, tail: { seq: 5, line: sha256(lines[4] as string) } });
     expect(await verifyAuditLog(path, { expectHead: head, expectCount: 5 })).toMatchObject({ ok: true });
     // An anchor noted earlier is still found after more appends.
     await new AuditLog(path, { fsync: false }).append(entry(6));
@@ -246,7 +246,7 @@ describe('sigverify audit (in process)', () => {
     const head = (JSON.parse(lines[2] as string) as { hash: string }).hash;
     const ok = io();
     expect(await runAudit(['verify', path], ok.io)).toBe(0);
-    expect(ok.out.stdout).toBe(`3 records, head ${head}\n`);
+    expect(ok.out.stdout).toBe(`3 records, head ${head}; a next segment continues from 3:${sha256(lines[2] as string)}\n`);
     const json = io();
     expect(await runAudit(['verify', path, '--expect-head', head, '--expect-count', '3', '--output', 'json'], json.io)).toBe(0);
     expect(JSON.parse(json.out.stdout)).toMatchObject({ ok: true, records: 3, head });
@@ -264,7 +264,7 @@ describe('sigverify audit (in process)', () => {
     const text = io();
     expect(await runAudit(['summary', path], text.io)).toBe(0);
     expect(text.out.stdout).toContain('4 records');
-    expect(text.out.stdout).toMatch(/module-1\s+2\s+2\s+0\s+0\s+0\s+1/);
+    expect(text.out.stdout).toMatch(/module-1\s+2\s+2\s+0\s+0\s+0\s+0\s+1/);
     const json = io();
     expect(await runAudit(['summary', path, '--since', '2026-05-01T00:00:03Z', '--output', 'json'], json.io)).toBe(0);
     expect(JSON.parse(json.out.stdout)).toMatchObject({ mediaType: 'application/vnd.sigverify.audit-summary+json;version=1', records: 2 });

@@ -123,6 +123,19 @@ describe('JSON Schemas (schemas/)', () => {
     const summary = await runCli(['audit', 'summary', log, '-o', 'json']);
     expect(summary.code).toBe(0);
     expect(documentOf(summary)).toMatchObject({ records: 2 });
+
+    const rotated = await runCli(['audit', 'rotate', log, '--to', join(work, 'segment-1.jsonl'), '-o', 'json']);
+    expect(rotated.code).toBe(0);
+    const rotation = documentOf(rotated);
+    expect(rotation).toMatchObject({ head: { seq: 2 }, checkpoint: { seq: 3, reason: 'rotation' } });
+    const segment = await runCli(['audit', 'verify', log, '--continues-from', rotation['continuesFrom'] as string, '-o', 'json']);
+    expect(segment.code).toBe(0);
+    expect(documentOf(segment)).toMatchObject({ ok: true, records: 1, tail: { seq: 3 } });
+
+    // PQ over both segments (no monitor report: a finding, exit 1).
+    const pq = await runCli(['qualify', 'pq', '--audit-log', join(work, 'segment-1.jsonl'), '--audit-log', log, '--from', '2000-01-01', '--to', '2100-01-01', '--output-dir', join(work, 'pq'), '-o', 'json']);
+    expect(pq.code).toBe(1);
+    expect(documentOf(pq)).toMatchObject({ decisions: 2, passed: false, auditTrails: [{ intact: true }, { intact: true }] });
   });
 
   it('check-module refusing a missing policy file: the error document (exit 2)', async () => {

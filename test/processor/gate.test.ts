@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditRecord, AuditLog, verifyAuditLog } from '../../src/audit/index.ts';
@@ -104,8 +104,9 @@ describe('gateModule against a real registry', () => {
       policyDigest: gate.policyDigest,
       signer: { identity: FIXTURE_IDENTITY, identityKind: 'uri', issuer: FIXTURE_ISSUER, githubWorkflow: { repository: 'example-org/brain-seg', ref: 'refs/tags/v2.1.0' } },
       tlog: { logIndex: expect.any(Number) as number, integratedTime: expect.stringMatching(/^\d{4}-/) as string },
-      trust: { source: `trusted_root.json file ${TEST_TRUSTED_ROOT}`, digest: gate.result?.trustRoot.digest },
+      trust: { source: `trusted_root.json file ${TEST_TRUSTED_ROOT}`, location: TEST_TRUSTED_ROOT, digest: gate.result?.trustRoot.digest },
       verifiedAt: gate.result?.verifiedAt,
+      host: hostname(),
     });
     expect(record?.resultDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(record?.durationMs).toBeGreaterThan(0);
@@ -181,10 +182,10 @@ describe('gateModule against a real registry', () => {
     expect(text).not.toContain(pem.split('\n')[1]);
   });
 
-  it('audits refusals before any network: an invalid policy is rejected with POLICY_INVALID', async () => {
+  it('audits refusals before any network: an invalid policy is recorded as invalid (POLICY_INVALID), not rejected', async () => {
     const path = auditPath();
     await expect(gateModule({ module_name: 'broken', docker_tag: image('signed') }, { ...ANONYMOUS, audit: new AuditLog(path, { fsync: false }) })).rejects.toMatchObject({ code: 'POLICY_INVALID' });
-    expect((await records(path))[0]).toMatchObject({ module: 'broken', reference: image('signed'), decision: 'rejected', reason: 'POLICY_INVALID' });
+    expect((await records(path))[0]).toMatchObject({ module: 'broken', reference: image('signed'), decision: 'invalid', reason: 'POLICY_INVALID' });
   });
 
   it('an unreachable registry is "unavailable" (exit 3), and recorded so', async () => {

@@ -11,7 +11,7 @@ import { runCli } from '../helpers/cli.ts';
 import { FIXTURES, TEST_TRUSTED_ROOT, fixtureDigest } from '../helpers/fixtures.ts';
 import { expectCode } from '../registry/helpers.ts';
 
-const CASE_IDS = ['OQ-01', 'OQ-02', 'OQ-03', 'OQ-04', 'OQ-05', 'OQ-06', 'OQ-07', 'OQ-08'];
+const CASE_IDS = Array.from({ length: 17 }, (_, i) => `OQ-${String(i + 1).padStart(2, '0')}`);
 
 let tmp = '';
 let report: QualificationReport;
@@ -34,14 +34,15 @@ function externalReferences(html: string): string[] {
 }
 
 describe('the qualification protocol, in process', () => {
-  it('passes all eight cases on this machine', () => {
+  it('passes all seventeen cases on this machine', () => {
     expect(report.cases.map((c) => c.id)).toEqual(CASE_IDS);
     expect(report.cases.filter((c) => !c.passed)).toEqual([]);
-    expect(report).toMatchObject({ passed: true, summary: { total: 8, passed: 8, failed: 0 } });
+    expect(report).toMatchObject({ passed: true, summary: { total: 17, passed: 17, failed: 0, notExecuted: 0 }, deviations: [] });
+    expect(report.reportId).toMatch(/^OQ-\d{8}T\d{6}Z-[0-9a-f]{8}$/);
   });
 
   it('observes the expected outcome, error code and reason of every case', () => {
-    const observed = Object.fromEntries(report.cases.map((c) => [c.id, [c.observation.outcome, c.observation.code, c.observation.reasons]]));
+    const observed = Object.fromEntries(report.cases.map((c) => [c.id, [c.observation?.outcome, c.observation?.code, c.observation?.reasons]]));
     expect(observed).toEqual({
       'OQ-01': ['verified', undefined, undefined],
       'OQ-02': ['refused', 'NO_SIGNATURES', undefined],
@@ -51,26 +52,48 @@ describe('the qualification protocol, in process', () => {
       'OQ-06': ['refused', 'NO_MATCHING_SIGNATURE', ['PAYLOAD_DIGEST_MISMATCH']],
       'OQ-07': ['refused', 'TRUST_METADATA_EXPIRED', undefined],
       'OQ-08': ['refused', 'NO_MATCHING_SIGNATURE', ['TLOG_ENTRY_INVALID']],
+      'OQ-09': ['verified', undefined, undefined],
+      'OQ-10': ['verified', undefined, undefined],
+      'OQ-11': ['verified', undefined, undefined],
+      'OQ-12': ['refused', 'NO_MATCHING_SIGNATURE', ['KEY_MISMATCH']],
+      'OQ-13': ['verified', undefined, undefined],
+      'OQ-14': ['refused', 'ATTESTATION_NOT_VERIFIED', undefined],
+      'OQ-15': ['verified', undefined, undefined],
+      'OQ-16': ['verified', undefined, undefined],
+      'OQ-17': ['verified', undefined, undefined],
     });
+  });
+
+  it('covers what the gate does, each decision recorded in the audit trail', () => {
+    const byId = Object.fromEntries(report.cases.map((c) => [c.id, c]));
+    expect(byId['OQ-09']?.observation?.digest).toBe(fixtureDigest('bundle-signed'));
+    expect(byId['OQ-10']?.observation?.digest).toBe(fixtureDigest('bundle-signed'));
+    expect(byId['OQ-11']?.observation?.digest).toBe(fixtureDigest('signed-key'));
+    expect(byId['OQ-13']?.observation?.digest).toBe(fixtureDigest('bundle-multi'));
+    expect(byId['OQ-15']?.observation?.digest).toBe('sha256:1a2c35d5c951c42e16f392e11055694cf7fcfb42d12ef1eb78f35b88b5d62074');
+    expect(byId['OQ-16']?.observation?.cached).toBe(true);
+    expect(report.cases.slice(0, 16).map((c) => c.audit?.decision)).toEqual(report.cases.slice(0, 16).map((c) => (c.observation?.outcome === 'verified' ? 'verified' : c.id === 'OQ-07' ? 'unavailable' : 'rejected')));
+    expect(report.auditTrail).toMatchObject({ records: 17, intact: true });
+    expect(report.scope.join(' ')).toContain('TEST Sigstore');
   });
 
   it('pins the signed image to its fixture digest over HTTP on loopback', () => {
     const signed = report.cases[0];
-    expect(signed?.observation.digest).toBe(fixtureDigest('signed'));
-    expect(signed?.observation.reference).toMatch(new RegExp(`^127\\.0\\.0\\.1:\\d+/qualification/oq-01@${fixtureDigest('signed')}$`));
+    expect(signed?.observation?.digest).toBe(fixtureDigest('signed'));
+    expect(signed?.observation?.reference).toMatch(new RegExp(`^127\\.0\\.0\\.1:\\d+/qualification/oq-01@${fixtureDigest('signed')}$`));
   });
 
   it('serves the modified image under the signed tag with another digest', () => {
     const modified = report.cases.find((c) => c.id === 'OQ-05');
-    expect(modified?.observation.message).toMatch(/qualification\/oq-05:signed \(sha256:[0-9a-f]{64}\)/);
-    expect(modified?.observation.message).not.toContain(fixtureDigest('signed'));
+    expect(modified?.observation?.message).toMatch(/qualification\/oq-05:signed \(sha256:[0-9a-f]{64}\)/);
+    expect(modified?.observation?.message).not.toContain(fixtureDigest('signed'));
   });
 
   it('has the versioned report structure', async () => {
     const trustRoot = await readFile(TEST_TRUSTED_ROOT);
     expect(report).toMatchObject({
       mediaType: QUALIFICATION_REPORT_MEDIA_TYPE,
-      protocol: { name: expect.any(String) as unknown, version: 1 },
+      protocol: { name: expect.any(String) as unknown, version: 2, document: 'docs/qualification.md' },
       host: expect.any(String) as unknown,
       platform: `${process.platform}/${process.arch}`,
       versions: { sigverify: VERSION, node: process.versions.node, '@sigstore/verify': expect.stringMatching(/^\d+\.\d+\.\d+/) as unknown },
@@ -82,7 +105,7 @@ describe('the qualification protocol, in process', () => {
       expect(c.title.length * c.description.length).toBeGreaterThan(0);
       expect(c.passed).toBe(true);
       expect(c.expectation.outcome).toMatch(/^(verified|refused)$/);
-      expect(c.observation.message.length).toBeGreaterThan(0);
+      expect(c.observation?.message.length).toBeGreaterThan(0);
       expect(c.durationMs).toBeGreaterThanOrEqual(0);
     }
   });
@@ -148,12 +171,13 @@ describe('the report files', () => {
     expect(JSON.parse(await readFile(written.json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(report)));
     const html = await readFile(written.html, 'utf8');
     for (const id of CASE_IDS) expect(html).toContain(`<code>${id}</code>`);
-    expect(html.match(/>PASS</g)).toHaveLength(8);
+    expect(html.match(/>PASS</g)).toHaveLength(17);
+    expect(html).toContain(createHash('sha256').update(await readFile(written.json)).digest('hex'));
+    expect(html).toContain('@page');
     expect(html).not.toContain('>FAIL<');
     expect(html).toContain(report.trustRoot.sha256);
-    expect(html).toContain(`<dd>${VERSION}</dd>`);
+    expect(html).toContain(`${VERSION} / ${process.versions.node}`);
     expect(html).toContain('<style>');
-    expect(html).toContain('@media print');
     expect(externalReferences(html)).toEqual([]);
   });
 
@@ -171,7 +195,7 @@ describe('the report files', () => {
 
   it('escapes every text in the HTML', () => {
     const hostile = '<script>alert("x")</script><img src=https://evil.test/x.png> & \'q\'';
-    const cases = report.cases.map((c, i) => (i === 0 ? { ...c, title: hostile, observation: { ...c.observation, message: hostile, code: hostile } } : c));
+    const cases = report.cases.map((c, i) => (i === 0 && c.observation !== undefined ? { ...c, title: hostile, observation: { ...c.observation, message: hostile, code: hostile } } : c));
     const html = renderQualificationHtml({ ...report, host: hostile, cases });
     expect(html).not.toContain('<script>');
     expect(html).not.toContain('<img');
@@ -191,11 +215,11 @@ describe('sigverify qualify', () => {
     const dir = join(tmp, 'cli-text');
     expect(await runQualify(['--output-dir', dir], streams)).toBe(0);
     const lines = out.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(9);
+    expect(lines).toHaveLength(18);
     CASE_IDS.forEach((id, i) => {
       expect(lines[i]).toMatch(new RegExp(`^PASS +${id} `));
     });
-    expect(lines[8]).toMatch(/^Operational qualification PASSED: 8 of 8 cases passed/);
+    expect(lines[17]).toMatch(/^Operational qualification PASSED: 17 of 17 cases passed; report OQ-/);
     expect(out.stderr).toContain(join(dir, 'report.html'));
     const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as QualificationReport;
     expect(json.passed).toBe(true);
@@ -204,7 +228,7 @@ describe('sigverify qualify', () => {
   it('prints the report with --output json', async () => {
     const { out, io: streams } = io();
     expect(await runQualify(['--output-dir', join(tmp, 'cli-json'), '--output', 'json'], streams)).toBe(0);
-    expect(JSON.parse(out.stdout)).toMatchObject({ mediaType: QUALIFICATION_REPORT_MEDIA_TYPE, passed: true, summary: { total: 8, passed: 8 } });
+    expect(JSON.parse(out.stdout)).toMatchObject({ mediaType: QUALIFICATION_REPORT_MEDIA_TYPE, passed: true, summary: { total: 17, passed: 17 } });
   });
 
   it.each([[['--bogus']], [['--output', 'xml']], [['extra']]])('exits 2 on usage errors: %j', async (argv) => {
@@ -218,7 +242,7 @@ describe('sigverify qualify', () => {
     const run = await runCli(['qualify', '--output-dir', dir]);
     expect(run.stderr).not.toContain('Unknown');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Operational qualification PASSED: 8 of 8 cases passed/);
+    expect(run.stdout).toMatch(/Operational qualification PASSED: 17 of 17 cases passed/);
     const html = await readFile(join(dir, 'report.html'), 'utf8');
     for (const id of CASE_IDS) expect(html).toContain(id);
   });

@@ -23,6 +23,8 @@ import { join } from 'node:path';
 export interface RegistryOptions {
   /** How long to wait for `GET /v2/` to answer 200, in ms. Default 10 s. */
   readonly startTimeoutMs?: number;
+  /** Read-only mode (distribution `storage.maintenance.readonly`): pulls work, every push is refused. */
+  readonly readOnly?: boolean;
 }
 
 export interface RunningRegistry {
@@ -83,7 +85,7 @@ export async function unusedLoopbackAddress(): Promise<string> {
 const INSTANCE_HEADER = 'X-Sigverify-Test-Registry';
 
 /** The registry's configuration (distribution `docs/configuration.md`). JSON is valid YAML. */
-function registryConfig(storageDir: string, port: number, instance: string): string {
+function registryConfig(storageDir: string, port: number, instance: string, readOnly: boolean): string {
   return JSON.stringify(
     {
       version: 0.1,
@@ -91,7 +93,7 @@ function registryConfig(storageDir: string, port: number, instance: string): str
       storage: {
         filesystem: { rootdirectory: storageDir },
         delete: { enabled: true },
-        maintenance: { uploadpurging: { enabled: false } },
+        maintenance: { uploadpurging: { enabled: false }, ...(readOnly ? { readonly: { enabled: true } } : {}) },
       },
       // An explicit secret silences the "No HTTP secret provided" warning; no `debug`, `host`, `tls`.
       http: {
@@ -156,10 +158,10 @@ async function terminate(child: ChildProcess): Promise<void> {
 
 class PortTakenError extends Error {}
 
-async function startOnPort(bin: string, dir: string, port: number, timeoutMs: number): Promise<RunningRegistry> {
+async function startOnPort(bin: string, dir: string, port: number, timeoutMs: number, readOnly: boolean): Promise<RunningRegistry> {
   const configPath = join(dir, 'config.yml');
   const instance = randomBytes(16).toString('hex');
-  await writeFile(configPath, registryConfig(join(dir, 'storage'), port, instance));
+  await writeFile(configPath, registryConfig(join(dir, 'storage'), port, instance, readOnly));
 
   const child = spawn(bin, ['serve', configPath], { env: registryEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const output = captureOutput(child);
@@ -218,7 +220,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Runn
     let portTaken = '';
     for (let attempt = 1; attempt <= MAX_PORT_ATTEMPTS; attempt++) {
       try {
-        const registry = await startOnPort(bin, dir, await freePort(), timeoutMs);
+        const registry = await startOnPort(bin, dir, await freePort(), timeoutMs, options.readOnly === true);
         return {
           host: registry.host,
           url: registry.url,
