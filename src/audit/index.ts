@@ -6,6 +6,7 @@ export {
   type AuditAttestation,
   type AuditDecision,
   type AuditEntry,
+  type AuditMonitorRun,
   type AuditRecord,
   type AuditSigner,
   type AuditTlog,

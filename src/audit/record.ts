@@ -22,8 +22,8 @@ export const AUDIT_RECORD_MEDIA_TYPE = 'application/vnd.sigverify.audit-record+j
 /** `prev` of the first record of a trail. */
 export const GENESIS_PREV = '0'.repeat(64);
 
-export type AuditDecision = 'verified' | 'rejected' | 'unavailable' | 'signature-not-required';
-export const AUDIT_DECISIONS: readonly AuditDecision[] = ['verified', 'rejected', 'unavailable', 'signature-not-required'];
+export type AuditDecision = 'verified' | 'rejected' | 'unavailable' | 'signature-not-required' | 'log-monitor';
+export const AUDIT_DECISIONS: readonly AuditDecision[] = ['verified', 'rejected', 'unavailable', 'signature-not-required', 'log-monitor'];
 
 export interface AuditSigner {
   /** Keyless: the certificate's primary SAN and its kind. */
@@ -74,6 +74,20 @@ export interface AuditEntry {
   readonly cached: boolean;
   readonly durationMs: number;
   readonly sigverifyVersion: string;
+  /** Decision `log-monitor`: what one transparency-log monitor run found. */
+  readonly monitor?: AuditMonitorRun;
+}
+
+/**
+ * One run of `sigverify log audit`: its outcome, the checkpoint it verified
+ * for each log, how many entries were unexpected, and the sha256 of the JSON
+ * report it wrote (so the report on file can be matched to the trail).
+ */
+export interface AuditMonitorRun {
+  readonly outcome: 'clean' | 'unexpected' | 'inconsistent' | 'undecided';
+  readonly logs: readonly { readonly url: string; readonly treeSize: number; readonly rootHash: string }[];
+  readonly unexpectedCount: number;
+  readonly reportSha256: string;
 }
 
 export interface AuditRecord extends AuditEntry {
@@ -122,6 +136,12 @@ export const AuditRecordSchema = z.looseObject({
   cached: z.boolean(),
   durationMs: z.number().nonnegative(),
   sigverifyVersion: z.string(),
+  monitor: z.looseObject({
+    outcome: z.enum(['clean', 'unexpected', 'inconsistent', 'undecided']),
+    logs: z.array(z.looseObject({ url: z.string(), treeSize: z.number(), rootHash: z.string() })),
+    unexpectedCount: z.number(),
+    reportSha256: hex64,
+  }).optional(),
   prev: hex64,
   hash: hex64,
 });
