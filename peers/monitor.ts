@@ -39,11 +39,11 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}`, stdout: r.stdout };
 }
-async function runAsync(cmd: string, args: string[]): Promise<Run> {
+async function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   // The proxy serves from this process: the CLI must run without blocking the event loop.
   const { spawn } = await import('node:child_process');
   return new Promise((done) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -123,13 +123,34 @@ for (const v of [1, 2] as const) {
   sign(stray, OTHER, v); // another identity's signature: not watched, never reported
   sign(approvedA, OTHER, v);
 }
+// Bulk: blobs the watched signer signs (cosign sign-blob: the entry records the blob's sha256),
+// approved by digest in the operator list, so the scans have something to measure.
+const BULK = Number(process.env.MONITOR_BULK ?? '24');
+const blobDigests: string[] = [];
+const jobs: (() => Promise<Run>)[] = [];
+for (const v of [1, 2] as const) {
+  for (let i = 0; i < BULK; i++) {
+    const blob = join(work, `blob-${v}-${i}.txt`);
+    writeFileSync(blob, `approved artifact ${v}/${i} ${Date.now()}\n`);
+    blobDigests.push(`sha256:${createHash('sha256').update(readFileSync(blob)).digest('hex')}`);
+    const t = token(WATCHED);
+    jobs.push(() => runAsync(cosign3, ['sign-blob', '--identity-token', t, '--signing-config', v === 1 ? SC1 : SC2, '--trusted-root', TR, '--bundle', `${blob}.sigstore.json`, blob], cosignEnv));
+  }
+}
+const results = await Promise.all(Array.from({ length: 6 }, async () => {
+  const out: Run[] = [];
+  for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) out.push(await job());
+  return out;
+}));
+const failed = results.flat().filter((r) => r.code !== 0);
+if (failed.length > 0) throw new InfraError(`cosign sign-blob failed ${failed.length} times:\n${failed[0]?.out ?? ''}`);
 const trail = join(work, 'audit.jsonl');
 const modulePolicy = join(work, 'module-a.json');
 writeFileSync(modulePolicy, JSON.stringify({ module_name: 'approved-a', docker_tag: approvedA, signature_certificate_identity: WATCHED, signature_certificate_oidc_issuer: ISS }));
 must(nodeBin, [sigverify, 'check-module', modulePolicy, '--trusted-root', TR, '--audit-log', trail]);
 const approvedList = join(work, 'approved.txt');
-writeFileSync(approvedList, `# images the site approved\n${approvedB}\n`, { mode: 0o600 });
-console.log(`monitor: signed ${imageCount} images in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+writeFileSync(approvedList, `# images the site approved\n${approvedB}\n# artifacts (sha256 of each blob)\n${blobDigests.join('\n')}\n`, { mode: 0o600 });
+console.log(`monitor: ${imageCount} images and ${blobDigests.length} blobs signed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
 interface Report {
   outcome: string;
@@ -255,13 +276,13 @@ function stateCopy(name: string): string {
   return dir;
 }
 /** The forked run must fail with `code` on `version`'s log (the other log is the real one). */
-async function forkCase(label: string, version: Version, proxyUrl: string, code: string, exit: number): Promise<void> {
-  // The state file is keyed by URL: copy the real log's file under the proxy's URL.
+async function forkCase(label: string, version: Version, proxyUrl: string, code: string, exit: number, fresh = false): Promise<void> {
+  // The state file is keyed by URL: copy the real log's file under the proxy's URL (or start afresh: a first run reads every tile).
   const state = stateCopy(label);
   const key = (url: string): string => `log-${createHash('sha256').update(url).digest('hex').slice(0, 16)}.json`;
   const stored = JSON.parse(readFileSync(join(state, key(urlOf(version))), 'utf8')) as { url: string };
   stored.url = proxyUrl;
-  writeFileSync(join(state, key(proxyUrl)), JSON.stringify(stored), { mode: 0o600 });
+  if (!fresh) writeFileSync(join(state, key(proxyUrl)), JSON.stringify(stored), { mode: 0o600 });
   const r = await audit(label, version === 1 ? proxyUrl : REKOR1, version === 2 ? proxyUrl : REKOR2_READ, state);
   const log = r.report.logs.find((l) => l.version === version);
   check(r.code === exit && log?.error?.code === code, `${label}: exit ${r.code}, Rekor v${version} [${log?.error?.code ?? 'no error'}] ${log?.error?.message.slice(0, 160) ?? ''}`);
@@ -271,7 +292,7 @@ async function forkCase(label: string, version: Version, proxyUrl: string, code:
 const realCheckpoint = (await get(`${REKOR2_READ}/checkpoint`)).toString();
 const [origin2, size2text] = realCheckpoint.split('\n');
 const size2 = Number(size2text);
-if (size2 < 2 || size2 >= 255) throw new InfraError(`Rekor v2 holds ${size2} entries; the forgery here handles 2 to 254`);
+if (size2 < 2 || size2 >= 255) throw new InfraError(`Rekor v2 holds ${size2} entries; the forgery here handles 2 to 254 (MONITOR_BULK smaller)`);
 const bundle = await get(`${REKOR2_READ}/${tilePath('entries', size2)}`);
 const entries: Buffer[] = [];
 for (let at = 0; at < bundle.length; at += 2 + bundle.readUInt16BE(at)) entries.push(bundle.subarray(at + 2, at + 2 + bundle.readUInt16BE(at)));
@@ -298,7 +319,7 @@ const v2tile = await serve(async (path, res) => {
   res.writeHead(200); res.end(tile);
   return true;
 }, REKOR2_READ);
-await forkCase('rewritten-tile-rekor2', 2, v2tile.url, 'LOG_PROOF_INVALID', 3);
+await forkCase('rewritten-tile-rekor2', 2, v2tile.url, 'LOG_PROOF_INVALID', 3, true);
 v2tile.close();
 
 // Rekor v1 equivocating: a signed tree head for the same size with another root.

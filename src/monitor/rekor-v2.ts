@@ -2,7 +2,7 @@ import { SigverifyError } from '../errors.ts';
 import { rootFromInclusionProof } from '../verify/checkpoint.ts';
 import { type VerifiedCheckpoint, verifyCheckpoint } from './checkpoint.ts';
 import { checkAuditedBody, classifyEntry, compareWithPrevious, missing, requireConsistent } from './common.ts';
-import { consistencyProof, inclusionProof, leafHash, nodeHash, verifyConsistency } from './merkle.ts';
+import { consistencyProof, inclusionProof, leafHash, nodeHash, treeRoot, verifyConsistency } from './merkle.ts';
 import type { MatchedEntry, ScanInput, ScanOutput, UntrustedEntry } from './types.ts';
 
 /**
@@ -136,10 +136,17 @@ export async function scanRekorV2(input: ScanInput): Promise<ScanOutput> {
   const from = previous === undefined ? 0 : Number(previous.treeSize);
   if (previous !== undefined) {
     compareWithPrevious(what, previous, checkpoint);
-    const old = Buffer.from(previous.rootHash, 'base64');
-    const proof = from === 0 || from === size ? [] : await consistencyProof(from, size, tiles.node);
-    requireConsistent(verifyConsistency(BigInt(from), checkpoint.treeSize, old, checkpoint.rootHash, proof), what, previous, checkpoint);
-    tiles.forgetNodes();
+    if (from > 0 && from < size) {
+      // The tiles' own tree of the old size, and the proof that it is a prefix of the signed tree.
+      // Only when that proof holds do the tiles speak for the log; then an old root that
+      // differs from the one verified before is a fork, whatever the old size.
+      const prefix = await treeRoot(from, tiles.node);
+      const proof = await consistencyProof(from, size, tiles.node);
+      const verdict = verifyConsistency(BigInt(from), checkpoint.treeSize, prefix, checkpoint.rootHash, proof);
+      if (verdict.kind !== 'consistent') throw new SigverifyError('LOG_PROOF_INVALID', `${what}: the tiles do not hash to the signed root (consistency from size ${from})`);
+      requireConsistent(prefix.equals(Buffer.from(previous.rootHash, 'base64')) ? verdict : { kind: 'forked' }, what, previous, checkpoint);
+      tiles.forgetNodes();
+    }
   }
   if (size - from > limits.maxLogScanEntries) throw http.invalid(`${what}: ${size - from} new entries, more than maxLogScanEntries (${limits.maxLogScanEntries}) in one run`);
   // 3. Every new entry: included in the signed tree, then read for a watched signer.
