@@ -48,7 +48,7 @@ async function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('close', (code) => done({ code: code ?? -1, out: `${stdout}${stderr}`, stdout }));
+    child.on('close', (code) => { done({ code: code ?? -1, out: `${stdout}${stderr}`, stdout }); });
   });
 }
 function must(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
@@ -299,14 +299,14 @@ for (let at = 0; at < bundle.length; at += 2 + bundle.readUInt16BE(at)) entries.
 const forged = [entries[1] as Buffer, ...entries.slice(1), entries.at(-1) as Buffer];
 const frame = (es: Buffer[]): Buffer => Buffer.concat(es.flatMap((e) => { const l = Buffer.alloc(2); l.writeUInt16BE(e.length); return [l, e]; }));
 const forgedCheckpoint = signNote(`${origin2}\n${forged.length}\n${mth(forged.map(leaf)).toString('base64')}\n`, origin2 as string, 2);
-const v2fork = await serve(async (path, res) => {
+const v2fork = await serve((path, res) => {
   const body = path === '/checkpoint' ? Buffer.from(forgedCheckpoint)
     : path === `/${tilePath('entries', forged.length)}` ? frame(forged)
     : path === `/${tilePath('0', forged.length)}` ? Buffer.concat(forged.map(leaf))
     : undefined;
-  if (body === undefined) return false;
+  if (body === undefined) return Promise.resolve(false);
   res.writeHead(200); res.end(body);
-  return true;
+  return Promise.resolve(true);
 }, REKOR2_READ);
 await forkCase('fork-rekor2-rewritten', 2, v2fork.url, 'LOG_FORKED', 1);
 v2fork.close();
@@ -327,11 +327,11 @@ const info = JSON.parse((await get(`${REKOR1}/api/v1/log`)).toString()) as { sig
 const [origin1, size1, , ...rest1] = info.signedTreeHead.split('\n\n')[0]?.split('\n') ?? [];
 const otherRoot = sha(Buffer.from('a different tree'));
 const equivocation = signNote([origin1, size1, otherRoot.toString('base64'), ...rest1].join('\n') + '\n', (origin1 ?? '').split(' ')[0] ?? '', 1);
-const v1fork = await serve(async (path, res) => {
-  if (path !== '/api/v1/log') return false;
+const v1fork = await serve((path, res) => {
+  if (path !== '/api/v1/log') return Promise.resolve(false);
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ ...info, rootHash: otherRoot.toString('hex'), signedTreeHead: equivocation }));
-  return true;
+  return Promise.resolve(true);
 }, REKOR1);
 await forkCase('fork-rekor1-equivocation', 1, v1fork.url, 'LOG_FORKED', 1);
 v1fork.close();
