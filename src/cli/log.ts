@@ -84,7 +84,7 @@ async function audit(argv: readonly string[], io: Io): Promise<number> {
   const watch = identities.map((identity, i) => ({ identity, issuer: (issuers.length === 1 ? issuers[0] : issuers[i]) as string }));
   const since = values.since === undefined ? undefined : new Date(values.since);
   if (since !== undefined && Number.isNaN(since.getTime())) throw usage(`--since takes an ISO 8601 time, not "${values.since ?? ''}"`);
-  requireFiles({ '--trusted-root': values['trusted-root'], '--audit-log': values['audit-log'], '--approved': values.approved, ...Object.fromEntries((values.module ?? []).map((m) => [`--module ${m}`, m])) });
+  requireFiles({ '--trusted-root': values['trusted-root'], '--approved': values.approved, ...Object.fromEntries((values.module ?? []).map((m) => [`--module ${m}`, m])) });
   const trust = values['trusted-root'] !== undefined ? trustedRootFile(values['trusted-root']) : defaultTrust(values['tuf-cache'], false);
 
   const t0 = performance.now();

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readLines } from '../audit/lines.ts';
 import { AuditRecordSchema } from '../audit/record.ts';
 import { verifyAuditLog } from '../audit/verify.ts';
@@ -135,8 +136,13 @@ async function verifiedEntries(image: string, signer: WatchedSigner, ctx: Approv
   return signatures.flatMap((s) => (s.outcome === 'verified' && s.tlog !== undefined ? [s.tlog] : []));
 }
 
-/** The audit trail's accepted decisions, after its hash chain verified: a trail someone edited approves nothing. */
+/**
+ * The audit trail's accepted decisions, after its hash chain verified: a
+ * trail someone edited approves nothing. A trail not written yet approves
+ * nothing either (this run's record will start it).
+ */
 async function acceptedRecords(path: string, limits: Limits) {
+  if (!existsSync(path)) return [];
   const verification = await verifyAuditLog(path, { limits });
   if (!verification.ok) {
     throw new SigverifyError('AUDIT_CHAIN_BROKEN', `audit trail ${path} is broken (${verification.problem?.message ?? 'unknown problem'}); its decisions cannot approve anything`, { details: { path } });
