@@ -115,6 +115,8 @@ const t0 = Date.now();
 const planted: Record<Version, number> = { 1: 0, 2: 0 };
 const approvedA = mkimage('approved-a'); // approved through the gate's audit trail
 const approvedB = mkimage('approved-b'); // approved through the operator list
+const approvedC = mkimage('approved-c'); // Rekor v2 only, approved through the audit trail
+sign(approvedC, WATCHED, 2);
 for (const v of [1, 2] as const) {
   sign(approvedA, WATCHED, v);
   sign(approvedB, WATCHED, v);
@@ -145,16 +147,18 @@ const results = await Promise.all(Array.from({ length: 6 }, async () => {
 const failed = results.flat().filter((r) => r.code !== 0);
 if (failed.length > 0) throw new InfraError(`cosign sign-blob failed ${failed.length} times:\n${failed[0]?.out ?? ''}`);
 const trail = join(work, 'audit.jsonl');
-const modulePolicy = join(work, 'module-a.json');
-writeFileSync(modulePolicy, JSON.stringify({ module_name: 'approved-a', docker_tag: approvedA, signature_certificate_identity: WATCHED, signature_certificate_oidc_issuer: ISS }));
-must(nodeBin, [sigverify, 'check-module', modulePolicy, '--trusted-root', TR, '--audit-log', trail]);
+for (const [name, image] of [['approved-a', approvedA], ['approved-c', approvedC]] as const) {
+  const modulePolicy = join(work, `module-${name}.json`);
+  writeFileSync(modulePolicy, JSON.stringify({ module_name: name, docker_tag: image, signature_certificate_identity: WATCHED, signature_certificate_oidc_issuer: ISS }));
+  must(nodeBin, [sigverify, 'check-module', modulePolicy, '--trusted-root', TR, '--audit-log', trail]);
+}
 const approvedList = join(work, 'approved.txt');
 writeFileSync(approvedList, `# images the site approved\n${approvedB}\n# artifacts (sha256 of each blob)\n${blobDigests.join('\n')}\n`, { mode: 0o600 });
 console.log(`monitor: ${imageCount} images and ${blobDigests.length} blobs signed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
 interface Report {
   outcome: string;
-  logs: { url: string; version: Version; consistency: string; consistent: boolean; entriesScanned: number; requests: number; durationMs: number; checkpoint: { treeSize: number } | null; error?: { code: string; message: string } }[];
+  logs: { url: string; version: Version; consistency: string; consistent: boolean; entriesScanned: number; auditedEntriesChecked: number; requests: number; durationMs: number; checkpoint: { treeSize: number } | null; error?: { code: string; message: string } }[];
   unexpected: { logUrl: string; logIndex: number; digest: string }[];
   expected: { logUrl: string; imageReference?: string }[];
 }
@@ -207,7 +211,8 @@ const first = await audit('first run');
 console.log('monitor: first run, human report:');
 console.log(first.text.replace(/^/gm, '  | '));
 tally('first run', first, planted, 'first-run');
-check(first.report.expected.some((e) => e.imageReference === approvedA) && first.report.expected.some((e) => e.imageReference === approvedB), 'first run: the approved images\' entries are expected');
+check([approvedA, approvedB, approvedC].every((image) => first.report.expected.some((e) => e.imageReference === image)), 'first run: the approved images\' entries are expected');
+check(first.report.logs.every((l) => l.auditedEntriesChecked >= 1), `first run: entries of accepted decisions re-checked in each log (${first.report.logs.map((l) => l.auditedEntriesChecked).join(', ')})`);
 
 const plantedAgain: Record<Version, number> = { 1: 0, 2: 0 };
 for (const v of [1, 2] as const) {

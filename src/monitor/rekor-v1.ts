@@ -75,9 +75,12 @@ class RekorV1 {
 
   /**
    * Verifies an entry: UUID = leaf hash, the log's ID, the SET, and inclusion
-   * in a signed checkpoint that is this run's or consistent with it.
+   * in a signed checkpoint that is this run's or consistent with it. Sharded
+   * logs (public-good Rekor v1) prove entries of earlier shards against those
+   * shards' own checkpoints (another origin): verified with the trusted key,
+   * but not part of the tree this run watches grow.
    */
-  async verifyEntry(uuid: string | undefined, entry: RekorEntry): Promise<Buffer> {
+  async verifyEntry(uuid: string | undefined, entry: RekorEntry): Promise<{ body: Buffer; shardIndex: number; currentShard: boolean }> {
     const { http, what, root } = this.#in;
     const at = `${what} entry ${entry.logIndex}`;
     const body = Buffer.from(entry.body, 'base64');
@@ -94,19 +97,28 @@ class RekorV1 {
       throw new SigverifyError('LOG_ENTRY_UNVERIFIED', `${at}: inclusion proof does not verify`, { cause });
     }
     if (!computed.equals(proofRoot)) throw new SigverifyError('LOG_ENTRY_UNVERIFIED', `${at}: inclusion proof does not lead to its root`);
-    await this.#tie(BigInt(proof.treeSize), proofRoot, proof.checkpoint, at);
-    return body;
+    const currentShard = await this.#tie(BigInt(proof.treeSize), proofRoot, proof.checkpoint, at);
+    return { body, shardIndex: proof.logIndex, currentShard };
   }
 
-  /** The tree an inclusion proof names must be this run's checkpoint, or a signed tree consistent with it. */
-  async #tie(size: bigint, rootHash: Buffer, envelope: string, at: string): Promise<void> {
+  /**
+   * The tree an inclusion proof names must be this run's checkpoint, or a
+   * signed tree consistent with it; or a signed checkpoint of another shard.
+   * Resolves whether it is this run's shard.
+   */
+  async #tie(size: bigint, rootHash: Buffer, envelope: string, at: string): Promise<boolean> {
     const current = this.#checkpoint;
-    if (size === current.treeSize && rootHash.equals(current.rootHash)) return;
+    if (size === current.treeSize && rootHash.equals(current.rootHash)) return true;
     const key = `${size}/${rootHash.toString('hex')}`;
-    if (this.#tied.get(key) === 'ok') return;
+    const known = this.#tied.get(key);
+    if (known !== undefined) return known === 'current';
     const signed = verifyCheckpoint(envelope, this.#in.root, at);
     if (signed.logId !== current.logId || signed.treeSize !== size || !signed.rootHash.equals(rootHash)) {
       throw new SigverifyError('LOG_ENTRY_UNVERIFIED', `${at}: inclusion proof's checkpoint does not match its tree size and root`);
+    }
+    if (signed.origin !== current.origin) {
+      this.#tied.set(key, 'other-shard');
+      return false;
     }
     const verdict = size < current.treeSize
       ? await this.consistency(size, rootHash, current.treeSize, current.rootHash)
@@ -115,7 +127,8 @@ class RekorV1 {
       throw new SigverifyError('LOG_FORKED', `${at}: the log signed trees of size ${size} and ${current.treeSize} that are not one append-only log`, { details: { previous: envelope, current: current.envelope } });
     }
     if (verdict.kind === 'invalid') throw new SigverifyError('LOG_PROOF_INVALID', `${at}: consistency proof between sizes ${size} and ${current.treeSize} does not verify: ${verdict.reason}`);
-    this.#tied.set(key, 'ok');
+    this.#tied.set(key, 'current');
+    return true;
   }
 
   /** Entry positions of one email in the search index. */
@@ -205,10 +218,13 @@ export async function scanRekorV1(input: ScanInput): Promise<ScanOutput> {
     const uuids = (await log.search(email.toLowerCase())).filter((u) => !seen.has(u.slice(-64)));
     for await (const { uuid, entry } of log.retrieve(uuids)) {
       seen.add(uuid.slice(-64));
-      const body = await log.verifyEntry(uuid, entry);
+      const { body, shardIndex, currentShard } = await log.verifyEntry(uuid, entry);
       scanned += 1;
       const integrated = new Date(entry.integratedTime * 1000);
-      if (entry.logIndex < from || (since !== undefined && integrated < since)) continue;
+      // New: integrated since --since when given; else after the last run's checkpoint
+      // (an index of this shard's tree at or beyond its size; earlier shards only on a first run).
+      const isNew = since !== undefined ? integrated >= since : previous === undefined || (currentShard && shardIndex >= from);
+      if (!isNew) continue;
       const found = classifyEntry(body, entry.logIndex, integrated, uuid, watch, root);
       if (found === undefined) continue;
       if ('match' in found) matches.push(found.match);
@@ -218,10 +234,9 @@ export async function scanRekorV1(input: ScanInput): Promise<ScanOutput> {
   // 4. Entries accepted decisions relied on are still there, at their index.
   let auditedChecked = 0;
   for (const audited of input.audited.filter((a) => a.logId === checkpoint.logId)) {
-    if (BigInt(audited.logIndex) >= checkpoint.treeSize) throw missing(what, audited, `is beyond the log's tree size ${checkpoint.treeSize}`);
     const found = await log.byIndex(audited.logIndex);
     if (found === undefined) throw missing(what, audited, 'is not served any more (HTTP 404)');
-    const body = await log.verifyEntry(found.uuid, found.entry);
+    const { body } = await log.verifyEntry(found.uuid, found.entry);
     checkAuditedBody(what, audited, body, new Date(found.entry.integratedTime * 1000));
     auditedChecked += 1;
   }

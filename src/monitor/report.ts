@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../audit/record.ts';
 import type { ErrorCode } from '../errors.ts';
-import { quote } from '../text/quote.ts';
+import { oneLine, quote } from '../text/quote.ts';
 import type { WatchedSigner } from './entry.ts';
 
 /**
@@ -129,7 +129,7 @@ export function formatReport(report: LogMonitorReport): string {
   }
   if (report.untrusted.length > 0) {
     lines.push('', `Not issued by the trusted CA (${report.untrusted.length}), so not the watched signer's; listed for the record:`);
-    for (const u of report.untrusted) lines.push(`  ${quote(u.logUrl)} index ${u.logIndex} claims ${quote(u.identity)}: ${u.reason}`);
+    for (const u of report.untrusted) lines.push(`  ${quote(u.logUrl)} index ${u.logIndex} claims ${quote(u.identity)}: ${oneLine(u.reason)}`);
   }
   return `${lines.join('\n')}\n`;
 }
