@@ -44,10 +44,11 @@ export function classifyEntry(
 ): { match: MatchedEntry } | { untrusted: UntrustedEntry } | undefined {
   let signer;
   try {
-    signer = readEntry(body);
+    signer = readEntry(body, watch.map((w) => w.identity));
   } catch {
     return undefined; // kinds without a certificate sigverify reads name no watched identity
   }
+  if (signer === undefined) return undefined;
   const watched = watchedBy(signer, watch);
   if (watched === undefined || signer.certificateDer === undefined) return undefined;
   const checked = checkCertificate(signer.certificateDer, root, integratedTime);
@@ -84,8 +85,9 @@ export function checkAuditedBody(what: string, audited: AuditedEntry, body: Buff
   try {
     signer = readEntry(body);
   } catch {
-    throw missing(what, audited, 'now holds an entry that names no certificate');
+    signer = undefined;
   }
+  if (signer === undefined) throw missing(what, audited, 'now holds an entry that names no certificate');
   if (!signer.sans.includes(audited.identity) || (audited.issuer !== undefined && signer.issuer !== audited.issuer)) {
     throw missing(what, audited, `now holds an entry signed by ${quote(signer.identity ?? 'a key')}, not ${quote(audited.identity)}`);
   }

@@ -63,9 +63,17 @@ function digestOf(body: z.output<typeof Body>): { digest: string | undefined; di
   return { digest: undefined, digestOf: 'nothing this entry kind records' };
 }
 
-/** The signer an entry names, unverified; throws (any error) for a body that cannot be read. */
-export function readEntry(body: Buffer): EntrySigner {
+/**
+ * The signer an entry names, unverified; throws (any error) for a body that
+ * cannot be read. With `only`, undefined for a certificate that cannot name
+ * any of those identities: an exact SAN match needs the identity's bytes in
+ * the DER (SANs are IA5String or UTF8String), and most entries of a log are
+ * someone else's, so most certificates need not be parsed at all.
+ */
+export function readEntry(body: Buffer, only?: readonly string[]): EntrySigner | undefined {
   const verifier = tlogVerifier(body.toString('base64'));
+  const der = verifier.certificateDer;
+  if (only !== undefined && (der === undefined || !only.some((identity) => der.includes(identity)))) return undefined;
   const parsed = parseJson(Body, body, (reason) => new Error(reason));
   const { digest, digestOf: what } = digestOf(parsed);
   if (verifier.certificateDer === undefined) {

@@ -111,8 +111,10 @@ export function formatReport(report: LogMonitorReport): string {
   const lines = [HEADLINE[report.outcome], ''];
   for (const log of report.logs) {
     const cp = log.checkpoint === null ? 'no verified checkpoint' : `checkpoint size ${log.checkpoint.treeSize} root ${log.checkpoint.rootHash.slice(0, 16)}…`;
-    const prev = log.previous === null ? 'first run' : `from size ${log.previous.treeSize} (${log.previous.verifiedAt})`;
-    lines.push(`Log ${quote(log.url)} (Rekor v${log.version}): ${cp}, consistency ${log.consistency} ${prev}`);
+    const consistency = log.consistency === 'first-run' ? 'first run, nothing to compare with yet'
+      : log.previous === null ? log.consistency
+      : `${log.consistency} from size ${log.previous.treeSize} (verified ${log.previous.verifiedAt})`;
+    lines.push(`Log ${quote(log.url)} (Rekor v${log.version}): ${cp}; consistency ${consistency}`);
     lines.push(`  ${log.entriesScanned} entries scanned, ${log.matches} by watched signers, ${log.auditedEntriesChecked} audited entries still included; ${log.requests} requests in ${(log.durationMs / 1000).toFixed(1)} s`);
     if (log.error !== undefined) lines.push(`  [${log.error.code}] ${log.error.message}`);
   }
@@ -124,7 +126,7 @@ export function formatReport(report: LogMonitorReport): string {
     for (const e of report.unexpected) {
       lines.push(`  ${quote(e.logUrl)} index ${e.logIndex}${e.uuid === undefined ? '' : ` uuid ${e.uuid}`}`);
       lines.push(`    signed ${e.integratedTime ?? 'at a time Rekor v2 does not record'} by ${quote(e.identity)} (issuer ${quote(e.issuer)}), certificate serial ${e.certificateSerial}`);
-      lines.push(`    ${e.kind}: ${e.digest ?? 'no digest'} = sha256 of ${e.digestOf} (the log holds no payload, so not which image)`);
+      lines.push(`    ${e.kind}: ${e.digest ?? 'no digest'} = hash of ${e.digestOf}; the log does not hold the payload, so it cannot name the image`);
     }
   }
   if (report.untrusted.length > 0) {

@@ -173,23 +173,46 @@ export class FakeRekorV1 {
     const sig = ecdsaSign(this.key.privateKey, Buffer.from(note), 'sha256');
     return `${note}\n\u2014 rekor.sigverify.test ${Buffer.concat([this.logId.subarray(0, 4), sig]).toString('base64')}\n`;
   }
-  entry(i: number): Record<string, unknown> {
+  #checkpoints = new Map<string, string>();
+  #checkpointFor(leaves: Buffer[]): string {
+    const root = mth(leaves);
+    const key = `${leaves.length}/${root.toString('hex')}`;
+    const cached = this.#checkpoints.get(key) ?? this.checkpoint(leaves.length, root);
+    this.#checkpoints.set(key, cached);
+    return cached;
+  }
+  entry(i: number, leaves = this.leaves()): Record<string, unknown> {
     const e = this.entries[i] as { body: Buffer; time: number };
     const body = e.body.toString('base64');
     const payload = JSON.stringify({ body, integratedTime: e.time, logID: this.logId.toString('hex'), logIndex: i });
     const set = ecdsaSign(this.key.privateKey, Buffer.from(payload), 'sha256').toString('base64');
-    const leaves = this.leaves();
     return {
       body, integratedTime: e.time, logID: this.logId.toString('hex'), logIndex: i,
       verification: {
         signedEntryTimestamp: set,
-        inclusionProof: { checkpoint: this.checkpoint(), hashes: path(i, leaves).map((h) => h.toString('hex')), logIndex: i, rootHash: mth(leaves).toString('hex'), treeSize: leaves.length },
+        inclusionProof: { checkpoint: this.#checkpointFor(leaves), hashes: path(i, leaves).map((h) => h.toString('hex')), logIndex: i, rootHash: mth(leaves).toString('hex'), treeSize: leaves.length },
       },
     };
   }
+  #frozen: { leaves: Buffer[]; entries: Map<number, Record<string, unknown>>; uuids: Map<string, number> } | undefined;
+  /** Answers computed once (benchmarks: a large log would otherwise be rehashed on every request). */
+  freeze(): void {
+    const leaves = this.leaves();
+    this.#frozen = { leaves, entries: new Map(this.entries.map((_, i) => [i, this.entry(i, leaves)])), uuids: new Map(this.entries.map((_, i) => [this.uuid(i), i])) };
+  }
   readonly handle: Handler = (url, init) => {
     const p = url.pathname;
-    const leaves = this.leaves();
+    const frozen = this.#frozen;
+    if (frozen !== undefined && p === '/api/v1/log/entries/retrieve') {
+      const { entryUUIDs } = JSON.parse(init?.body as string) as { entryUUIDs: string[] };
+      return json(entryUUIDs.map((u) => {
+        const i = frozen.uuids.get(u) ?? -1;
+        const e = frozen.entries.get(i) ?? this.entry(i, frozen.leaves);
+        frozen.entries.set(i, e);
+        return { [u]: e };
+      }));
+    }
+    const leaves = frozen?.leaves ?? this.leaves();
     if (p === '/api/v1/log') return json({ signedTreeHead: this.checkpoint(), treeSize: leaves.length, rootHash: mth(leaves).toString('hex'), treeID: this.treeId });
     if (p === '/api/v1/log/proof') {
       const m = Number(url.searchParams.get('firstSize'));
@@ -247,15 +270,16 @@ export class FakeRekorV2 {
     if (m === null) return undefined;
     const index = Number((m[2] as string).replace(/x|\//g, ''));
     const width = m[3] === undefined ? 256 : Number(m[3]);
-    const leaves = this.entries.map(leaf);
     if (m[1] === 'entries') {
       const slice = this.entries.slice(index * 256, index * 256 + width);
       return new Response(Buffer.concat(slice.flatMap((e) => [Buffer.from([e.length >> 8, e.length & 0xff]), e])));
     }
     const level = Number(m[1]);
     const span = 256 ** level;
+    const first = index * 256 * span;
+    const leaves = this.entries.slice(first, first + width * span).map(leaf);
     const hashes: Buffer[] = [];
-    for (let i = index * 256; i < index * 256 + width; i++) hashes.push(mth(leaves.slice(i * span, (i + 1) * span)));
+    for (let i = 0; i < width; i++) hashes.push(mth(leaves.slice(i * span, (i + 1) * span)));
     return new Response(Buffer.concat(hashes));
   };
 }
