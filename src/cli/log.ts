@@ -103,12 +103,23 @@ async function audit(argv: readonly string[], io: Io): Promise<number> {
   });
   const json = `${JSON.stringify(report, null, 2)}\n`;
   if (values.report !== undefined) await writePrivateFile(values.report, Buffer.from(json));
+  let unrecorded: SigverifyError | undefined;
   if (values['audit-log'] !== undefined) {
     const digest = createHash('sha256').update(json).digest('hex');
-    await new AuditLog(values['audit-log']).append(monitorAuditEntry(report, digest, performance.now() - t0));
+    try {
+      await new AuditLog(values['audit-log']).append(monitorAuditEntry(report, digest, performance.now() - t0));
+    } catch (error) {
+      if (!(error instanceof SigverifyError)) throw error;
+      unrecorded = error;
+    }
   }
   io.stderr(formatReport(report));
   if (output === 'json') io.stdout(json);
+  // The report stands, but a run the audit trail does not show was not done as the procedure requires.
+  if (unrecorded !== undefined) {
+    io.stderr(`sigverify: [${unrecorded.code}] ${unrecorded.message}\n`);
+    return report.outcome === 'clean' ? EXIT.undecided : exitCode(report);
+  }
   return exitCode(report);
 }
 
