@@ -5,10 +5,10 @@
 //   node peers/monitor.ts          against a running stack (npm run test:peers runs it
 //                                  after the differential suite, under the same lock)
 //
-// 1. A watched signer (its own email, minted by `stack.sh token EMAIL`) signs approved
-//    images with cosign v3 keyless on both logs (Rekor v1; Rekor v2 + TSA); one is
-//    approved through the gate's audit trail (check-module), one through the operator
-//    list. Among them it plants signatures on digests nobody approved, and another
+// 1. A watched signer (its own email, minted by `stack.sh token EMAIL`) and a watched
+//    cosign key pair sign approved images with cosign v3 on both logs (Rekor v1; Rekor
+//    v2 + TSA), approved through the gate's audit trail (check-module) or the operator
+//    list. Among them they plant signatures on digests nobody approved, and another
 //    identity signs too (noise the monitor must not report).
 // 2. First run: every planted entry must be reported unexpected (F == P per log
 //    version), every approved one expected. More planted, second run: only the new
@@ -117,11 +117,20 @@ const approvedA = mkimage('approved-a'); // approved through the gate's audit tr
 const approvedB = mkimage('approved-b'); // approved through the operator list
 const approvedC = mkimage('approved-c'); // Rekor v2 only, approved through the audit trail
 sign(approvedC, WATCHED, 2);
+// A watched cosign key pair: an approved image signed with it on both logs, and a stray.
+must(cosign3, ['generate-key-pair', '--output-key-prefix', join(work, 'watched')], { ...cosignEnv, COSIGN_PASSWORD: '' });
+const watchedKey = join(work, 'watched.pub');
+function signWithKey(image: string, version: Version): void {
+  must(cosign3, ['sign', '--key', join(work, 'watched.key'), '--signing-config', version === 1 ? SC1 : SC2, '--trusted-root', TR, image], { ...cosignEnv, COSIGN_PASSWORD: '' });
+}
+const approvedD = mkimage('approved-d'); // key-signed, approved through the operator list
 for (const v of [1, 2] as const) {
   sign(approvedA, WATCHED, v);
   sign(approvedB, WATCHED, v);
+  signWithKey(approvedD, v);
   const stray = mkimage(`planted-${v}-1`);
   sign(stray, WATCHED, v); planted[v] += 1;
+  signWithKey(stray, v); planted[v] += 1;
   sign(stray, OTHER, v); // another identity's signature: not watched, never reported
   sign(approvedA, OTHER, v);
 }
@@ -153,7 +162,7 @@ for (const [name, image] of [['approved-a', approvedA], ['approved-c', approvedC
   must(nodeBin, [sigverify, 'check-module', modulePolicy, '--trusted-root', TR, '--audit-log', trail]);
 }
 const approvedList = join(work, 'approved.txt');
-writeFileSync(approvedList, `# images the site approved\n${approvedB}\n# artifacts (sha256 of each blob)\n${blobDigests.join('\n')}\n`, { mode: 0o600 });
+writeFileSync(approvedList, `# images the site approved\n${approvedB}\n${approvedD}\n# artifacts (sha256 of each blob)\n${blobDigests.join('\n')}\n`, { mode: 0o600 });
 console.log(`monitor: ${imageCount} images and ${blobDigests.length} blobs signed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
 interface Report {
@@ -165,7 +174,7 @@ interface Report {
 const monitorState = join(work, 'state');
 function args(rekor1: string, rekor2: string, state = monitorState): string[] {
   return [sigverify, 'log', 'audit', '--rekor-url', rekor1, '--rekor-v2-url', rekor2, '--certificate-identity', WATCHED, '--certificate-oidc-issuer', ISS,
-    '--trusted-root', TR, '--audit-log', trail, '--approved', approvedList, '--state-dir', state, '-o', 'json'];
+    '--key', watchedKey, '--trusted-root', TR, '--audit-log', trail, '--approved', approvedList, '--state-dir', state, '-o', 'json'];
 }
 async function audit(label: string, rekor1 = REKOR1, rekor2 = REKOR2_READ, state = monitorState): Promise<{ code: number; report: Report; text: string }> {
   const r = await runAsync(nodeBin, args(rekor1, rekor2, state));
@@ -211,7 +220,7 @@ const first = await audit('first run');
 console.log('monitor: first run, human report:');
 console.log(first.text.replace(/^/gm, '  | '));
 tally('first run', first, planted, 'first-run');
-check([approvedA, approvedB, approvedC].every((image) => first.report.expected.some((e) => e.imageReference === image)), 'first run: the approved images\' entries are expected');
+check([approvedA, approvedB, approvedC, approvedD].every((image) => first.report.expected.some((e) => e.imageReference === image)), 'first run: the approved images\' entries are expected');
 check(first.report.logs.every((l) => l.auditedEntriesChecked >= 1), `first run: entries of accepted decisions re-checked in each log (${first.report.logs.map((l) => l.auditedEntriesChecked).join(', ')})`);
 
 const plantedAgain: Record<Version, number> = { 1: 0, 2: 0 };

@@ -191,11 +191,11 @@ Exit codes: 0 intact (verify) or done, 1 broken chain, 2 usage error, 3 the file
 export const LOG_HELP = `sigverify log: monitor transparency logs (the site's Rekor audit)
 
 Usage:
-  sigverify log audit (--rekor-url URL | --rekor-v2-url URL)... --certificate-identity S
-                      --certificate-oidc-issuer S [approvals] [flags]
+  sigverify log audit (--rekor-url URL | --rekor-v2-url URL)... (--certificate-identity S
+                      --certificate-oidc-issuer S | --key FILE)... [approvals] [flags]
         For each log: verify its newest checkpoint with the trust root's log key, prove it consistent
         with the checkpoint verified last time (kept in --state-dir), find every entry the watched
-        signers made since then (Rekor v1: its search index, by email; Rekor v2: every entry of the
+        signers made since then (Rekor v1: its search index, by SAN or key; Rekor v2: every entry of the
         tiles), verify each (inclusion in the signed tree, certificate from the trusted Fulcio CA),
         and re-check that every log entry an accepted gate decision relied on is still included.
         An entry is expected when it is the log entry of a verified signature on an approved image;
@@ -204,8 +204,9 @@ Usage:
 Logs:
   --rekor-url URL                     a Rekor v1 log (repeatable)
   --rekor-v2-url URL                  a Rekor v2 log: where its checkpoint and tiles are served (repeatable)
-  --certificate-identity S            watched signer: exact SAN (repeatable; Rekor v1 searches emails)
+  --certificate-identity S            watched signer: exact SAN (repeatable)
   --certificate-oidc-issuer S         its OIDC issuer: one for all identities, or one per identity
+  --key FILE                          watched signing key (PEM public key of a cosign key pair; repeatable)
   --since ISO-8601                    Rekor v1: only entries integrated since then (default: since the
                                       last run's checkpoint; all entries on the first run)
 Approvals:

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, SigverifyError, trustedRootFile } from '../index.ts';
-import { writePrivateFile } from '../io/local-files.ts';
+import { AuditLog, DEFAULT_LIMITS, SigverifyError, trustedRootFile } from '../index.ts';
+import { readKeyFile, writePrivateFile } from '../io/local-files.ts';
 import { type LogMonitorReport, type MonitoredLog, formatReport, monitorAuditEntry, runLogMonitor } from '../monitor/index.ts';
 import { errorDocument } from './documents.ts';
 import { asksForJson, parseFlags, requireFiles, usage } from './flags.ts';
@@ -21,6 +21,7 @@ const OPTIONS = {
   'rekor-v2-url': { type: 'string', multiple: true },
   'certificate-identity': { type: 'string', multiple: true },
   'certificate-oidc-issuer': { type: 'string', multiple: true },
+  key: { type: 'string', multiple: true },
   'state-dir': { type: 'string' },
   since: { type: 'string' },
   'audit-log': { type: 'string' },
@@ -78,19 +79,29 @@ async function audit(argv: readonly string[], io: Io): Promise<number> {
   if (logs.length === 0) throw usage('name at least one log: --rekor-url URL (Rekor v1) or --rekor-v2-url URL (Rekor v2 checkpoint and tiles)');
   const identities = values['certificate-identity'] ?? [];
   const issuers = values['certificate-oidc-issuer'] ?? [];
-  if (identities.length === 0 || (issuers.length !== 1 && issuers.length !== identities.length)) {
+  const keyFiles = values.key ?? [];
+  if (identities.length === 0 && keyFiles.length === 0) throw usage('name what to watch: --certificate-identity with --certificate-oidc-issuer, or --key FILE');
+  if (identities.length > 0 && issuers.length !== 1 && issuers.length !== identities.length) {
     throw usage('--certificate-identity (repeatable) and --certificate-oidc-issuer: one issuer for all, or one per identity in the same order');
   }
+  if (identities.length === 0 && issuers.length > 0) throw usage('--certificate-oidc-issuer needs --certificate-identity');
   const watch = identities.map((identity, i) => ({ identity, issuer: (issuers.length === 1 ? issuers[0] : issuers[i]) as string }));
   const since = values.since === undefined ? undefined : new Date(values.since);
   if (since !== undefined && Number.isNaN(since.getTime())) throw usage(`--since takes an ISO 8601 time, not "${values.since ?? ''}"`);
-  requireFiles({ '--trusted-root': values['trusted-root'], '--approved': values.approved, ...Object.fromEntries((values.module ?? []).map((m) => [`--module ${m}`, m])) });
+  requireFiles({
+    '--trusted-root': values['trusted-root'],
+    '--approved': values.approved,
+    ...Object.fromEntries((values.module ?? []).map((m) => [`--module ${m}`, m])),
+    ...Object.fromEntries(keyFiles.map((k) => [`--key ${k}`, k])),
+  });
+  const watchKeys = await Promise.all(keyFiles.map((k) => readKeyFile(k, DEFAULT_LIMITS.maxConfigFileBytes)));
   const trust = values['trusted-root'] !== undefined ? trustedRootFile(values['trusted-root']) : defaultTrust(values['tuf-cache'], false);
 
   const t0 = performance.now();
   const report = await runLogMonitor({
     logs,
     watch,
+    watchKeys,
     trust,
     stateDirectory: values['state-dir'] ?? defaultStateDirectory(),
     ...(since === undefined ? {} : { since }),

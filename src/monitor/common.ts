@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { SigverifyError } from '../errors.ts';
 import { quote } from '../text/quote.ts';
 import type { VerifiedCheckpoint } from './checkpoint.ts';
-import { type WatchedSigner, checkCertificate, readEntry, watchedBy } from './entry.ts';
+import { type WatchedKey, type WatchedSigner, checkCertificate, readEntry, watchedBy, watchedKey } from './entry.ts';
 import { type ConsistencyVerdict } from './merkle.ts';
 import type { AuditedEntry, MatchedEntry, StoredCheckpoint, UntrustedEntry } from './types.ts';
 
@@ -40,32 +41,26 @@ export function classifyEntry(
   integratedTime: Date | undefined,
   uuid: string | undefined,
   watch: readonly WatchedSigner[],
+  keys: readonly WatchedKey[],
   root: TrustedRoot,
 ): { match: MatchedEntry } | { untrusted: UntrustedEntry } | undefined {
   let signer;
   try {
-    signer = readEntry(body, watch.map((w) => w.identity));
+    signer = readEntry(body, { identities: watch.map((w) => w.identity), keys });
   } catch {
-    return undefined; // kinds without a certificate sigverify reads name no watched identity
+    return undefined; // kinds sigverify cannot read name no watched signer
   }
   if (signer === undefined) return undefined;
+  const at = { logIndex, ...(uuid === undefined ? {} : { uuid }), ...(integratedTime === undefined ? {} : { integratedTime }) };
+  const common = { digest: signer.digest, digestOf: signer.digestOf, kind: signer.kind };
+  // A bare key is its own proof of who signed: the log verified the signature with it.
+  const key = watchedKey(signer, keys);
+  if (key !== undefined) return { match: { ...at, identity: key.digest, issuer: '', publicKeySha256: key.digest, ...common } };
   const watched = watchedBy(signer, watch);
   if (watched === undefined || signer.certificateDer === undefined) return undefined;
   const checked = checkCertificate(signer.certificateDer, root, integratedTime);
-  const at = { logIndex, ...(uuid === undefined ? {} : { uuid }) };
-  if ('untrusted' in checked) return { untrusted: { ...at, identity: watched.identity, reason: checked.untrusted } };
-  return {
-    match: {
-      ...at,
-      ...(integratedTime === undefined ? {} : { integratedTime }),
-      identity: watched.identity,
-      issuer: watched.issuer,
-      digest: signer.digest,
-      digestOf: signer.digestOf,
-      kind: signer.kind,
-      certificateSerial: checked.serial,
-    },
-  };
+  if ('untrusted' in checked) return { untrusted: { logIndex, ...(uuid === undefined ? {} : { uuid }), identity: watched.identity, reason: checked.untrusted } };
+  return { match: { ...at, identity: watched.identity, issuer: watched.issuer, ...common, certificateSerial: checked.serial } };
 }
 
 /** An entry an accepted decision relied on is gone, or another one stands at its index. */
@@ -80,14 +75,22 @@ export function checkAuditedBody(what: string, audited: AuditedEntry, body: Buff
   if (audited.integratedTime !== undefined && integratedTime !== undefined && new Date(audited.integratedTime).getTime() !== integratedTime.getTime()) {
     throw missing(what, audited, `now holds an entry integrated at ${integratedTime.toISOString()}, not ${audited.integratedTime}`);
   }
-  if (audited.identity === undefined) return;
+  if (audited.identity === undefined && audited.publicKeySha256 === undefined) return;
   let signer;
   try {
     signer = readEntry(body);
   } catch {
     signer = undefined;
   }
-  if (signer === undefined) throw missing(what, audited, 'now holds an entry that names no certificate');
+  if (signer === undefined) throw missing(what, audited, 'now holds an entry sigverify cannot read');
+  if (audited.publicKeySha256 !== undefined) {
+    const der = signer.publicKeyDer;
+    if (der === undefined || `sha256:${createHash('sha256').update(der).digest('hex')}` !== audited.publicKeySha256) {
+      throw missing(what, audited, `now holds an entry signed by another key than ${audited.publicKeySha256}`);
+    }
+    return;
+  }
+  if (audited.identity === undefined) return;
   if (!signer.sans.includes(audited.identity) || (audited.issuer !== undefined && signer.issuer !== audited.issuer)) {
     throw missing(what, audited, `now holds an entry signed by ${quote(signer.identity ?? 'a key')}, not ${quote(audited.identity)}`);
   }

@@ -19,6 +19,14 @@ export interface WatchedSigner {
   readonly issuer: string;
 }
 
+/** A watched signing key (cosign key pairs): its DER SubjectPublicKeyInfo, and its sha256 as audit records name it. */
+export interface WatchedKey {
+  readonly pem: string;
+  readonly der: Buffer;
+  /** `sha256:<hex>` of `der`. */
+  readonly digest: string;
+}
+
 export interface EntrySigner {
   readonly kind: string;
   /** `sha256:<hex>` (or sha384/sha512) of the signed artifact as the entry records it; undefined for kinds without one. */
@@ -29,6 +37,8 @@ export interface EntrySigner {
   readonly sans: readonly string[];
   readonly issuer: string | undefined;
   readonly certificateDer: Buffer | undefined;
+  /** DER SubjectPublicKeyInfo, when the entry names a bare key instead of a certificate. */
+  readonly publicKeyDer: Buffer | undefined;
 }
 
 const Hash = z.looseObject({ algorithm: z.enum(['sha256', 'sha384', 'sha512']), value: z.string().regex(/^[0-9a-f]{64,128}$/) });
@@ -70,16 +80,20 @@ function digestOf(body: z.output<typeof Body>): { digest: string | undefined; di
  * the DER (SANs are IA5String or UTF8String), and most entries of a log are
  * someone else's, so most certificates need not be parsed at all.
  */
-export function readEntry(body: Buffer, only?: readonly string[]): EntrySigner | undefined {
+export function readEntry(body: Buffer, only?: { readonly identities: readonly string[]; readonly keys: readonly WatchedKey[] }): EntrySigner | undefined {
   const verifier = tlogVerifier(body.toString('base64'));
   const der = verifier.certificateDer;
-  if (only !== undefined && (der === undefined || !only.some((identity) => der.includes(identity)))) return undefined;
+  const key = verifier.publicKeyDer;
+  if (only !== undefined) {
+    const named = der !== undefined ? only.identities.some((identity) => der.includes(identity)) : key !== undefined && only.keys.some((k) => k.der.equals(key));
+    if (!named) return undefined;
+  }
   const parsed = parseJson(Body, body, (reason) => new Error(reason));
   const { digest, digestOf: what } = digestOf(parsed);
-  if (verifier.certificateDer === undefined) {
-    return { kind: `${parsed.kind}/${parsed.apiVersion}`, digest, digestOf: what, identity: undefined, sans: [], issuer: undefined, certificateDer: undefined };
+  if (der === undefined) {
+    return { kind: `${parsed.kind}/${parsed.apiVersion}`, digest, digestOf: what, identity: undefined, sans: [], issuer: undefined, certificateDer: undefined, publicKeyDer: key };
   }
-  const id = certificateIdentity(parseCertificate(Buffer.from(verifier.certificateDer)));
+  const id = certificateIdentity(parseCertificate(Buffer.from(der)));
   return {
     kind: `${parsed.kind}/${parsed.apiVersion}`,
     digest,
@@ -87,8 +101,15 @@ export function readEntry(body: Buffer, only?: readonly string[]): EntrySigner |
     identity: id.primarySan?.value,
     sans: id.sans.map((s) => s.value),
     issuer: id.issuerConflict ? undefined : id.issuer,
-    certificateDer: verifier.certificateDer,
+    certificateDer: der,
+    publicKeyDer: undefined,
   };
+}
+
+/** The watched key this entry names, if any. */
+export function watchedKey(signer: EntrySigner, keys: readonly WatchedKey[]): WatchedKey | undefined {
+  const der = signer.publicKeyDer;
+  return der === undefined ? undefined : keys.find((k) => k.der.equals(der));
 }
 
 /** The watched signer this entry's certificate names (any SAN, exact; issuer exact), if any. */

@@ -6,12 +6,13 @@ import { SigverifyError } from '../errors.ts';
 import { readOwnedCapped } from '../io/local-files.ts';
 import type { Limits } from '../limits.ts';
 import { loadModulePolicyFile } from '../processor/module-policy.ts';
+import type { PolicyInput } from '../policy/index.ts';
 import { isDigest, parseReference, pinnedReference } from '../reference/index.ts';
 import type { StoreFactory } from '../registry/index.ts';
 import { quote } from '../text/quote.ts';
 import type { TrustRoot } from '../trust-root/index.ts';
 import { resolveReference, verifyImage } from '../verify/index.ts';
-import type { WatchedSigner } from './entry.ts';
+import type { WatchedKey, WatchedSigner } from './entry.ts';
 import type { AuditedEntry } from './types.ts';
 
 /**
@@ -56,6 +57,7 @@ export interface ApprovalContext {
   readonly stores: StoreFactory;
   readonly limits: Limits;
   readonly watch: readonly WatchedSigner[];
+  readonly keys: readonly WatchedKey[];
   readonly signal?: AbortSignal;
 }
 
@@ -83,6 +85,7 @@ export async function collectApprovals(sources: ApprovalSources, ctx: ApprovalCo
           ...(tlog.integratedTime === undefined ? {} : { integratedTime: tlog.integratedTime }),
           ...(tlog === record.tlog && record.signer?.identity !== undefined ? { identity: record.signer.identity } : {}),
           ...(tlog === record.tlog && record.signer?.issuer !== undefined ? { issuer: record.signer.issuer } : {}),
+          ...(tlog === record.tlog && record.signer?.publicKeySha256 !== undefined ? { publicKeySha256: record.signer.publicKeySha256 } : {}),
           seq: record.seq,
         });
       }
@@ -113,19 +116,23 @@ export async function collectApprovals(sources: ApprovalSources, ctx: ApprovalCo
       images.set(pinnedReference(ref, ref.digest), 'operator list');
     }
   }
+  const policies = [
+    ...ctx.watch.map((w) => ({ certificateIdentity: w.identity, certificateOidcIssuer: w.issuer })),
+    ...ctx.keys.map((k) => ({ publicKey: k.pem })),
+  ];
   for (const [image, because] of images) {
-    for (const signer of ctx.watch) {
-      for (const tlog of await verifiedEntries(image, signer, ctx)) positions.set(positionKey(tlog.logId, tlog.logIndex), { because, imageReference: image });
+    for (const policy of policies) {
+      for (const tlog of await verifiedEntries(image, policy, ctx)) positions.set(positionKey(tlog.logId, tlog.logIndex), { because, imageReference: image });
     }
   }
   return { positions, digests, audited, images: images.size };
 }
 
 /** The log entries of the image's signatures that verify for this signer; none when it did not sign it. */
-async function verifiedEntries(image: string, signer: WatchedSigner, ctx: ApprovalContext): Promise<{ logId: string; logIndex: number }[]> {
+async function verifiedEntries(image: string, policy: PolicyInput, ctx: ApprovalContext): Promise<{ logId: string; logIndex: number }[]> {
   let signatures;
   try {
-    signatures = (await verifyImage(image, { certificateIdentity: signer.identity, certificateOidcIssuer: signer.issuer }, {
+    signatures = (await verifyImage(image, policy, {
       trust: ctx.trust, stores: ctx.stores, limits: ctx.limits, ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
     })).signatures;
   } catch (error) {

@@ -1,10 +1,11 @@
+import { createHash, createPublicKey } from 'node:crypto';
 import { SigverifyError } from '../errors.ts';
 import { defaultSleep, isLoopbackHost } from '../http/http.ts';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { ContentStores, type CredentialSource } from '../registry/index.ts';
 import type { TrustRoot, TrustSource } from '../trust-root/index.ts';
 import { VERSION } from '../version.ts';
-import type { WatchedSigner } from './entry.ts';
+import type { WatchedKey, WatchedSigner } from './entry.ts';
 import { type ApprovalSources, type Approvals, collectApprovals, positionKey } from './expected.ts';
 import { LogHttp } from './log-http.ts';
 import { LOG_MONITOR_REPORT_MEDIA_TYPE, type LogMonitorReport, type LogReport, type MonitorOutcome, type ReportedEntry } from './report.ts';
@@ -23,6 +24,8 @@ export interface LogMonitorOptions {
   readonly logs: readonly MonitoredLog[];
   /** The signers whose entries are audited: exact SAN and exact OIDC issuer. */
   readonly watch: readonly WatchedSigner[];
+  /** Signing keys whose entries are audited (PEM public keys: cosign key pairs). */
+  readonly watchKeys?: readonly string[];
   /** Log keys and Fulcio CAs: every checkpoint and certificate is verified against it. */
   readonly trust: TrustSource | TrustRoot;
   /** Private directory holding each log's last verified checkpoint. */
@@ -54,7 +57,8 @@ export async function runLogMonitor(options: LogMonitorOptions): Promise<LogMoni
   const now = options.now ?? (() => new Date());
   const started = now();
   for (const log of options.logs) checkTransport(log.url, options.allowHttp === true);
-  if (options.watch.length === 0) throw new SigverifyError('USAGE', 'no signer to watch: give --certificate-identity and --certificate-oidc-issuer');
+  const keys = (options.watchKeys ?? []).map(watchedKeyFrom);
+  if (options.watch.length === 0 && keys.length === 0) throw new SigverifyError('USAGE', 'no signer to watch: give --certificate-identity and --certificate-oidc-issuer, or --key');
   const trust = 'trustedRoot' in options.trust ? options.trust : await options.trust.load();
   const stores = new ContentStores({
     limits,
@@ -67,7 +71,7 @@ export async function runLogMonitor(options: LogMonitorOptions): Promise<LogMoni
   let approvals: Approvals;
   const errors: LogMonitorReport['errors'][number][] = [];
   try {
-    approvals = await collectApprovals(options.approvals, { trust, stores, limits, watch: options.watch });
+    approvals = await collectApprovals(options.approvals, { trust, stores, limits, watch: options.watch, keys });
   } catch (error) {
     if (error instanceof SigverifyError && error.kind === 'usage') throw error;
     errors.push(describe(error));
@@ -96,7 +100,7 @@ export async function runLogMonitor(options: LogMonitorOptions): Promise<LogMoni
     let failure: unknown;
     try {
       previous = await readState(options.stateDirectory, log.url);
-      const input = { http, root: trust.trustedRoot, watch: options.watch, previous, since: options.since, audited: approvals.audited, limits, what };
+      const input = { http, root: trust.trustedRoot, watch: options.watch, keys, previous, since: options.since, audited: approvals.audited, limits, what };
       scan = log.version === 1 ? await scanRekorV1(input) : await scanRekorV2(input);
     } catch (error) {
       if (error instanceof SigverifyError && error.code === 'LOCAL_FILE_UNSAFE') throw error;
@@ -117,7 +121,8 @@ export async function runLogMonitor(options: LogMonitorOptions): Promise<LogMoni
         digest: match.digest ?? null,
         digestOf: match.digestOf,
         kind: match.kind,
-        certificateSerial: match.certificateSerial,
+        ...(match.certificateSerial === undefined ? {} : { certificateSerial: match.certificateSerial }),
+        ...(match.publicKeySha256 === undefined ? {} : { publicKeySha256: match.publicKeySha256 }),
         ...(approval?.imageReference === undefined ? {} : { imageReference: approval.imageReference }),
         ...(approval === undefined ? {} : { expectedBecause: approval.because }),
       };
@@ -157,6 +162,7 @@ export async function runLogMonitor(options: LogMonitorOptions): Promise<LogMoni
     sigverifyVersion: VERSION,
     outcome,
     watch: options.watch.map((w) => ({ identity: w.identity, issuer: w.issuer })),
+    watchKeys: keys.map((k) => k.digest),
     since: options.since?.toISOString() ?? null,
     trustRoot: { source: trust.source, digest: trust.digest ?? null },
     approvals: { images: approvals.images, entries: approvals.positions.size, digests: approvals.digests.size, auditedEntries: approvals.audited.length },
@@ -167,6 +173,17 @@ export async function runLogMonitor(options: LogMonitorOptions): Promise<LogMoni
     untrusted,
     errors,
   };
+}
+
+/** A watched key from its PEM; KEY_INVALID when it is not a public key. */
+function watchedKeyFrom(pem: string): WatchedKey {
+  let der: Buffer;
+  try {
+    der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+  } catch (cause) {
+    throw new SigverifyError('KEY_INVALID', 'a watched key is not a PEM public key', { cause });
+  }
+  return { pem, der, digest: `sha256:${createHash('sha256').update(der).digest('hex')}` };
 }
 
 /** Logs speak plain HTTP only on loopback, unless the operator says so (as registries). */

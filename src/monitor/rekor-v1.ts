@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { crypto } from '@sigstore/core';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { z } from 'zod';
@@ -131,13 +131,13 @@ class RekorV1 {
     return true;
   }
 
-  /** Entry positions of one email in the search index. */
-  async search(email: string): Promise<string[]> {
+  /** Entry positions of one identity or key in the search index. */
+  async search(query: SearchQuery, name: string): Promise<string[]> {
     const { http, what, limits } = this.#in;
-    const uuids = (await http.json(Uuids, 'api/v1/index/retrieve', `${what} search for ${email}`, { email })) ?? [];
+    const uuids = (await http.json(Uuids, 'api/v1/index/retrieve', `${what} search for ${name}`, query)) ?? [];
     const distinct = [...new Set(uuids)];
-    if (distinct.length !== uuids.length) throw http.invalid(`${what} search for ${email}: the same entry is listed twice`);
-    if (distinct.length > limits.maxLogSearchResults) throw http.invalid(`${what} search for ${email}: ${distinct.length} entries, more than maxLogSearchResults (${limits.maxLogSearchResults})`);
+    if (distinct.length !== uuids.length) throw http.invalid(`${what} search for ${name}: the same entry is listed twice`);
+    if (distinct.length > limits.maxLogSearchResults) throw http.invalid(`${what} search for ${name}: ${distinct.length} entries, more than maxLogSearchResults (${limits.maxLogSearchResults})`);
     return distinct;
   }
 
@@ -179,6 +179,24 @@ class RekorV1 {
   }
 }
 
+type SearchQuery = { email: string } | { subject: string } | { publicKey: { format: 'x509'; content: string }; hash: string };
+
+/** Rekor's index keys SANs lowercased; `email` takes only an email address, `subject` any other SAN (URIs). */
+function identityQuery(identity: string): SearchQuery {
+  return /^[^@\s:/]+@[^@\s:/]+$/.test(identity) ? { email: identity.toLowerCase() } : { subject: identity.toLowerCase() };
+}
+
+/**
+ * A key's entries. Rekor v1 (pkg/api/index.go) looks a `publicKey` up as the
+ * hex sha256 of its canonical PEM, which is how hashedrekord entries index
+ * it; dsse entries (cosign v3) index the same hash as `sha256:<hex>`, which
+ * only the `hash` query finds. Both, in one "or" query.
+ */
+function keyQuery(der: Buffer): SearchQuery {
+  const pem = `-----BEGIN PUBLIC KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
+  return { publicKey: { format: 'x509', content: Buffer.from(pem).toString('base64') }, hash: `sha256:${createHash('sha256').update(pem).digest('hex')}` };
+}
+
 /** The signed entry timestamp: the log's signature over the canonical {body, integratedTime, logID, logIndex}. */
 function verifySet(entry: RekorEntry, root: TrustedRoot, logId: string, at: string): void {
   const tlog = root.tlogs.find((t) => t.logId !== undefined && Buffer.from(t.logId.keyId).toString('hex') === logId);
@@ -214,8 +232,12 @@ export async function scanRekorV1(input: ScanInput): Promise<ScanOutput> {
   const untrusted: UntrustedEntry[] = [];
   let scanned = 0;
   const seen = new Set<string>();
-  for (const email of [...new Set(watch.map((w) => w.identity))]) {
-    const uuids = (await log.search(email.toLowerCase())).filter((u) => !seen.has(u.slice(-64)));
+  const queries = [
+    ...[...new Set(watch.map((w) => w.identity))].map((identity) => ({ query: identityQuery(identity), name: identity })),
+    ...input.keys.map((k) => ({ query: keyQuery(k.der), name: `key ${k.digest}` })),
+  ];
+  for (const { query, name } of queries) {
+    const uuids = (await log.search(query, name)).filter((u) => !seen.has(u.slice(-64)));
     for await (const { uuid, entry } of log.retrieve(uuids)) {
       seen.add(uuid.slice(-64));
       const { body, shardIndex, currentShard } = await log.verifyEntry(uuid, entry);
@@ -225,7 +247,7 @@ export async function scanRekorV1(input: ScanInput): Promise<ScanOutput> {
       // (an index of this shard's tree at or beyond its size; earlier shards only on a first run).
       const isNew = since !== undefined ? integrated >= since : previous === undefined || (currentShard && shardIndex >= from);
       if (!isNew) continue;
-      const found = classifyEntry(body, entry.logIndex, integrated, uuid, watch, root);
+      const found = classifyEntry(body, entry.logIndex, integrated, uuid, watch, input.keys, root);
       if (found === undefined) continue;
       if ('match' in found) matches.push(found.match);
       else untrusted.push(found.untrusted);

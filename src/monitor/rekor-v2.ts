@@ -159,7 +159,7 @@ export async function scanRekorV2(input: ScanInput): Promise<ScanOutput> {
       const logIndex = bundle * TILE_WIDTH + offset;
       if (logIndex < from) continue;
       await tiles.included(logIndex, entry, checkpoint);
-      const found = classifyEntry(entry, logIndex, undefined, undefined, watch, root);
+      const found = classifyEntry(entry, logIndex, undefined, undefined, watch, input.keys, root);
       if (found === undefined) continue;
       if ('match' in found) matches.push(found.match);
       else untrusted.push(found.untrusted);

@@ -33,8 +33,10 @@ export interface ReportedEntry {
   readonly digestOf: string;
   /** Entry kind and version, e.g. `dsse/0.0.1`, `hashedrekord/0.0.2`. */
   readonly kind: string;
-  /** Serial number (hex) of the Fulcio certificate, for the CA's records and revocation. */
-  readonly certificateSerial: string;
+  /** Keyless: serial number (hex) of the Fulcio certificate, for the CA's records. */
+  readonly certificateSerial?: string;
+  /** Key mode: sha256 of the watched key (`identity` holds the same; `issuer` is empty). */
+  readonly publicKeySha256?: string;
   /** The approved image whose verified signature is this entry, when it is expected. */
   readonly imageReference?: string;
   /** Why it is expected: `audit record 12`, `module brain-seg`, `operator list`. */
@@ -68,6 +70,8 @@ export interface LogMonitorReport {
   readonly sigverifyVersion: string;
   readonly outcome: MonitorOutcome;
   readonly watch: readonly WatchedSigner[];
+  /** Watched keys, as `sha256:<hex>` of their DER SubjectPublicKeyInfo. */
+  readonly watchKeys: readonly string[];
   readonly since: string | null;
   readonly trustRoot: { readonly source: string; readonly digest: string | null };
   readonly approvals: { readonly images: number; readonly entries: number; readonly digests: number; readonly auditedEntries: number };
@@ -119,13 +123,15 @@ export function formatReport(report: LogMonitorReport): string {
     if (log.error !== undefined) lines.push(`  [${log.error.code}] ${log.error.message}`);
   }
   for (const error of report.errors) lines.push(`[${error.code}] ${error.message}`);
-  lines.push('', `Watched: ${report.watch.map((w) => `${quote(w.identity)} (issuer ${quote(w.issuer)})`).join(', ')}${report.since === null ? '' : `; since ${report.since}`}`);
+  const watched = [...report.watch.map((w) => `${quote(w.identity)} (issuer ${quote(w.issuer)})`), ...report.watchKeys.map((k) => `key ${k}`)];
+  lines.push('', `Watched: ${watched.join(', ')}${report.since === null ? '' : `; since ${report.since}`}`);
   lines.push(`Approved: ${report.approvals.images} images, ${report.approvals.entries} log entries, ${report.approvals.digests} listed digests; ${report.expectedCount} expected entries found`);
   if (report.unexpected.length > 0) {
     lines.push('', `UNEXPECTED (${report.unexpected.length}); start the incident procedure (docs/signing.md) for each:`);
     for (const e of report.unexpected) {
       lines.push(`  ${quote(e.logUrl)} index ${e.logIndex}${e.uuid === undefined ? '' : ` uuid ${e.uuid}`}`);
-      lines.push(`    signed ${e.integratedTime ?? 'at a time Rekor v2 does not record'} by ${quote(e.identity)} (issuer ${quote(e.issuer)}), certificate serial ${e.certificateSerial}`);
+      const signer = e.publicKeySha256 !== undefined ? `key ${e.publicKeySha256}` : `${quote(e.identity)} (issuer ${quote(e.issuer)}), certificate serial ${e.certificateSerial ?? '?'}`;
+      lines.push(`    signed ${e.integratedTime ?? 'at a time Rekor v2 does not record'} by ${signer}`);
       lines.push(`    ${e.kind}: ${e.digest ?? 'no digest'} = hash of ${e.digestOf}; the log does not hold the payload, so it cannot name the image`);
     }
   }

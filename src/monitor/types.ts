@@ -1,7 +1,7 @@
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import type { Limits } from '../limits.ts';
 import type { VerifiedCheckpoint } from './checkpoint.ts';
-import type { WatchedSigner } from './entry.ts';
+import type { WatchedKey, WatchedSigner } from './entry.ts';
 import type { LogHttp } from './log-http.ts';
 
 /** The last checkpoint verified for a log, as the state directory keeps it. */
@@ -25,6 +25,8 @@ export interface AuditedEntry {
   readonly integratedTime?: string;
   readonly identity?: string;
   readonly issuer?: string;
+  /** Key mode: sha256 of the key the record names. */
+  readonly publicKeySha256?: string;
   /** The audit record that names it. */
   readonly seq: number;
 }
@@ -35,12 +37,16 @@ export interface MatchedEntry {
   readonly uuid?: string;
   /** Rekor v1: the integrated time its signed entry timestamp covers; Rekor v2 records none. */
   readonly integratedTime?: Date;
+  /** Keyless: the watched SAN. Key: the key's `sha256:<hex>`. */
   readonly identity: string;
+  /** Keyless: the watched issuer. Key: empty. */
   readonly issuer: string;
+  readonly publicKeySha256?: string;
   readonly digest: string | undefined;
   readonly digestOf: string;
   readonly kind: string;
-  readonly certificateSerial: string;
+  /** Keyless only. */
+  readonly certificateSerial?: string;
 }
 
 /** An entry that names a watched signer but whose certificate the trust root's CA did not issue. */
@@ -55,6 +61,7 @@ export interface ScanInput {
   readonly http: LogHttp;
   readonly root: TrustedRoot;
   readonly watch: readonly WatchedSigner[];
+  readonly keys: readonly WatchedKey[];
   readonly previous: StoredCheckpoint | undefined;
   /** Report only entries integrated at or after this time (Rekor v1; Rekor v2 has no integrated time). */
   readonly since: Date | undefined;

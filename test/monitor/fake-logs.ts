@@ -117,18 +117,29 @@ export function signArtifact(fx: Fixture, identity = WATCHED, ca: CertificateAut
   return { digest: `sha256:${H(artifact).toString('hex')}`, certDer: cert.der, signature: ecdsaSign(key.privateKey, artifact, 'sha256') };
 }
 
-export function v1Body(s: Signed): Buffer {
-  const pem = `-----BEGIN CERTIFICATE-----\n${s.certDer.toString('base64')}\n-----END CERTIFICATE-----\n`;
+/** A signature by a bare key (cosign key pair) over a fresh artifact. */
+export function signWithKey(key: KeyPair): Signed & { readonly keyPem: string } {
+  counter += 1;
+  const artifact = Buffer.from(`keyed artifact ${counter} ${Math.random()}`);
+  const keyPem = key.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  return { digest: `sha256:${H(artifact).toString('hex')}`, certDer: Buffer.alloc(0), signature: ecdsaSign(key.privateKey, artifact, 'sha256'), keyPem };
+}
+
+export function v1Body(s: Signed & { readonly keyPem?: string }): Buffer {
+  const pem = s.keyPem ?? `-----BEGIN CERTIFICATE-----\n${s.certDer.toString('base64')}\n-----END CERTIFICATE-----\n`;
   return Buffer.from(JSON.stringify({
     apiVersion: '0.0.1', kind: 'hashedrekord',
     spec: { data: { hash: { algorithm: 'sha256', value: s.digest.slice(7) } }, signature: { content: s.signature.toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
   }));
 }
 
-export function v2Body(s: Signed): Buffer {
+export function v2Body(s: Signed & { readonly keyPem?: string }): Buffer {
+  const verifier = s.keyPem === undefined
+    ? { x509Certificate: { rawBytes: s.certDer.toString('base64') } }
+    : { publicKey: { rawBytes: Buffer.from(s.keyPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64') } };
   return Buffer.from(JSON.stringify({
     apiVersion: '0.0.2', kind: 'hashedrekord',
-    spec: { hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: Buffer.from(s.digest.slice(7), 'hex').toString('base64') }, signature: { content: s.signature.toString('base64'), verifier: { keyDetails: 'PKIX_ECDSA_P256_SHA_256', x509Certificate: { rawBytes: s.certDer.toString('base64') } } } } },
+    spec: { hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: Buffer.from(s.digest.slice(7), 'hex').toString('base64') }, signature: { content: s.signature.toString('base64'), verifier: { keyDetails: 'PKIX_ECDSA_P256_SHA_256', ...verifier } } } },
   }));
 }
 
@@ -219,8 +230,9 @@ export class FakeRekorV1 {
       return json({ rootHash: mth(leaves).toString('hex'), hashes: proof(m, leaves).map((h) => h.toString('hex')) });
     }
     if (p === '/api/v1/index/retrieve') {
-      const { email } = JSON.parse(init?.body as string) as { email: string };
-      return json(this.entries.flatMap((e, i) => (certEmail(e.body) === email ? [this.uuid(i)] : [])));
+      const query = JSON.parse(init?.body as string) as { email?: string; publicKey?: { content: string } };
+      return json(this.entries.flatMap((e, i) => (
+        (query.email !== undefined && certEmail(e.body) === query.email) || (query.publicKey !== undefined && keyContent(e.body) === query.publicKey.content) ? [this.uuid(i)] : [])));
     }
     if (p === '/api/v1/log/entries/retrieve') {
       const { entryUUIDs } = JSON.parse(init?.body as string) as { entryUUIDs: string[] };
@@ -237,10 +249,14 @@ export class FakeRekorV1 {
   };
 }
 
+function keyContent(body: Buffer): string {
+  return (JSON.parse(body.toString()) as { spec: { signature: { publicKey: { content: string } } } }).spec.signature.publicKey.content;
+}
+
 /** The email SAN in a hashedrekord 0.0.1 body's certificate (what Rekor's search index keys on). */
 function certEmail(body: Buffer): string | undefined {
-  const parsed = JSON.parse(body.toString()) as { spec: { signature: { publicKey: { content: string } } } };
-  const pem = Buffer.from(parsed.spec.signature.publicKey.content, 'base64').toString();
+  const pem = Buffer.from(keyContent(body), 'base64').toString();
+  if (!pem.includes('CERTIFICATE')) return undefined;
   const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   return der.includes(Buffer.from(WATCHED)) ? WATCHED : undefined;
 }

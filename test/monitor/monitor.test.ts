@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, trustedRootFile } from '../../src/index.ts';
 import { type LogMonitorOptions, type LogMonitorReport, runLogMonitor } from '../../src/monitor/index.ts';
-import { createCertificateAuthority } from '../helpers/sigstore/index.ts';
-import { FakeRekorV1, FakeRekorV2, type Fixture, ISSUER, V1_URL, V2_URL, WATCHED, createFixture, fakeFetch, mth, leaf, signArtifact, v1Body, v2Body } from './fake-logs.ts';
+import { createCertificateAuthority, generateKeyPair } from '../helpers/sigstore/index.ts';
+import { FakeRekorV1, FakeRekorV2, type Fixture, ISSUER, V1_URL, V2_URL, WATCHED, createFixture, fakeFetch, mth, leaf, signArtifact, signWithKey, v1Body, v2Body } from './fake-logs.ts';
 
 /**
  * The monitor against logs that lie (test/monitor/fake-logs.ts): every lie
@@ -96,6 +96,27 @@ describe('sigverify log audit: honest logs', () => {
     expect(r.unexpected.map((e) => e.logIndex)).toEqual([6, 6]);
     expect(logOf(r, 1)).toMatchObject({ consistency: 'verified', previous: { treeSize: 6 } });
     expect(logOf(r, 2)).toMatchObject({ consistency: 'verified', entriesScanned: 1 });
+  });
+
+  it('a watched key: its entries on both logs, approved by digest or unexpected, by the key\'s sha256', async () => {
+    seed();
+    const key = generateKeyPair('P-256');
+    const approvedSignature = signWithKey(key);
+    approvedDigests.push(approvedSignature.digest);
+    const stray = signWithKey(key);
+    const unwatched = signWithKey(generateKeyPair('P-256'));
+    for (const s of [approvedSignature, stray, unwatched]) {
+      v1.add(v1Body(s));
+      v2.add(v2Body(s));
+    }
+    const r = await monitor(undefined, { watchKeys: [stray.keyPem] });
+    expect(r.outcome).toBe('unexpected');
+    expect(r.watchKeys).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as unknown]);
+    expect(r.unexpected).toEqual([
+      expect.objectContaining({ logUrl: V1_URL, logIndex: 7, digest: stray.digest, publicKeySha256: r.watchKeys[0], identity: r.watchKeys[0], issuer: '' }),
+      expect.objectContaining({ logUrl: V2_URL, logIndex: 7, digest: stray.digest, publicKeySha256: r.watchKeys[0] }),
+    ]);
+    expect(r.expected.filter((e) => e.publicKeySha256 !== undefined).map((e) => e.logIndex)).toEqual([6, 6]);
   });
 
   it('a certificate from another CA naming the watched signer is not theirs: listed as untrusted, not unexpected', async () => {
