@@ -1,7 +1,7 @@
 /**
  * Writes `dist-deb/sigverify_<version>_amd64.deb` with dpkg-deb: the single
  * executable as /usr/bin/sigverify, sigverify(1) from the help text, the
- * trust-refresh service and timer (not enabled: the package has no
+ * trust-refresh and log-audit services and timers (not enabled: the package has no
  * maintainer scripts), and /usr/share/doc/sigverify/{copyright,changelog.gz,bundled-packages}.
  * Debian Policy §12.5: the copyright file names Apache-2.0 and points at
  * /usr/share/common-licenses/Apache-2.0 (base-files), which holds its full
@@ -37,7 +37,7 @@ export function buildDeb(executable: string, bundledPackages: string, sourceDate
   const date = new Date(sourceDateEpoch * 1000).toISOString().slice(0, 10);
   // gzip -9n: no name, no timestamp in the header (Debian Policy §12.1 asks for -9n).
   write(root, 'usr/share/man/man1/sigverify.1.gz', gzipSync(manPage({ version, help, date }), { level: 9 }));
-  for (const unit of ['sigverify-trust-refresh.service', 'sigverify-trust-refresh.timer']) {
+  for (const unit of ['sigverify-trust-refresh.service', 'sigverify-trust-refresh.timer', 'sigverify-log-audit.service', 'sigverify-log-audit.timer']) {
     write(root, `lib/systemd/system/${unit}`, readFileSync(join(REPO_ROOT, 'packaging', 'deb', unit)));
   }
   write(root, 'usr/share/doc/sigverify/copyright', [

@@ -4,7 +4,8 @@
 #   2. npm run build          sigverify's CLI (dist/cli/bin.js)
 #   3. peers/stack.sh start   the private Sigstore and registries on 127.0.0.1
 #   4. peers/differential.ts  every case, cosign / sigstore-go / sigverify verdicts
-#   5. peers/stack.sh stop    by the PIDs recorded at start, also on failure (trap)
+#   5. peers/monitor.ts       sigverify log audit on the real Rekor v1 and v2 (planted entries, forks)
+#   6. peers/stack.sh stop    by the PIDs recorded at start, also on failure (trap)
 # Needs: peers/install-deps.sh once (root), Go (see peers/README.md), npm ci.
 # Exit status: the suite's (1 on an unexplained disagreement, 2 on an infrastructure
 # failure), or the failing step's.
@@ -32,5 +33,9 @@ trap '"$HERE/stack.sh" stop >/dev/null 2>&1 || echo "test:peers: stack stop fail
 step "differential"
 rc=0
 node_modules/.bin/node "$HERE/differential.ts" || rc=$?
+step "monitor"
+mrc=0
+node_modules/.bin/node "$HERE/monitor.ts" || mrc=$?
+[ "$rc" != 0 ] || rc=$mrc
 step "done, exit $rc"
 exit "$rc"

@@ -63,6 +63,16 @@ export const ERROR_CODES = {
   QUALIFICATION_KIT_INVALID: 'unavailable',
   /** `sigverify qualify`: the report could not be written (the directory cannot be created, or a file cannot be written). */
   QUALIFICATION_REPORT_UNWRITABLE: 'unavailable',
+  /** `sigverify log`: a log's checkpoint is not signed by a key of the trust root, or cannot be parsed. */
+  LOG_CHECKPOINT_INVALID: 'unavailable',
+  /** `sigverify log`: a proof the log served (inclusion, consistency, or tiles that do not hash to the signed root) does not verify. */
+  LOG_PROOF_INVALID: 'unavailable',
+  /** `sigverify log`: a log's answer is malformed, too large, or lies about what was asked (other entries, repeated or missing ones, a tree that keeps growing). */
+  LOG_RESPONSE_INVALID: 'unavailable',
+  /** `sigverify log`: an entry of a watched identity cannot be verified (inclusion, certificate chain); nothing about it can be reported. */
+  LOG_ENTRY_UNVERIFIED: 'unavailable',
+  /** `sigverify log`: the monitor's state directory holds a checkpoint that cannot be read. */
+  LOG_STATE_INVALID: 'unavailable',
 
   // rejected: a definite "not verified"
   IMAGE_NOT_FOUND: 'rejected',
@@ -80,6 +90,13 @@ export const ERROR_CODES = {
   ATTESTATION_NOT_VERIFIED: 'rejected',
   /** An audit trail fails `audit verify`: a record was edited, removed, inserted or reordered, or an expected head is missing. */
   AUDIT_CHAIN_BROKEN: 'rejected',
+  /**
+   * `sigverify log`: the log is not append-only. A signed checkpoint contradicts the one verified before (smaller
+   * tree, same size with another root, or a new tree that does not contain the old one); details carry both.
+   */
+  LOG_FORKED: 'rejected',
+  /** `sigverify log`: an entry an accepted gate decision relied on (audit trail) is no longer in the log at its index. */
+  LOG_ENTRY_MISSING: 'rejected',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

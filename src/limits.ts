@@ -75,6 +75,16 @@ export interface Limits {
   readonly maxAuditLineBytes: number;
   /** Longest wait for the audit trail's lock file, in ms. */
   readonly auditLockTimeoutMs: number;
+  /** Largest transparency-log response (checkpoint, proof, search result, batch of entries, tile), in bytes. */
+  readonly maxLogResponseBytes: number;
+  /** Most entry positions one Rekor v1 search may return for one watched signer; more is an error, not a truncation. */
+  readonly maxLogSearchResults: number;
+  /** Most log entries one monitor run reads from one log (Rekor v2 tiles from the last checkpoint); more is an error. */
+  readonly maxLogScanEntries: number;
+  /** Most HTTP requests one monitor run makes to one log. */
+  readonly maxLogRequests: number;
+  /** Deadline for monitoring one log (scan, proofs, re-checks), in ms. */
+  readonly logMonitorTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -108,6 +118,11 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxCacheEntries: 1000,
   maxAuditLineBytes: 1024 * 1024,
   auditLockTimeoutMs: 10_000,
+  maxLogResponseBytes: 8 * 1024 * 1024,
+  maxLogSearchResults: 100_000,
+  maxLogScanEntries: 20_000_000,
+  maxLogRequests: 1_000_000,
+  logMonitorTimeoutMs: 4 * 60 * 60 * 1000,
 });
 
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {

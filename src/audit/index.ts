@@ -14,6 +14,7 @@ export {
   type AuditAttestation,
   type AuditDecision,
   type AuditEntry,
+  type AuditMonitorRun,
   type AuditRecord,
   type AuditSigner,
   type AuditTlog,

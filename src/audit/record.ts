@@ -28,8 +28,8 @@ export const GENESIS_PREV = '0'.repeat(64);
  * policy, key or trust configuration; a test trust root): the site's
  * configuration is wrong, not the image, and a reviewer must see the two apart.
  */
-export type AuditDecision = 'verified' | 'rejected' | 'invalid' | 'unavailable' | 'signature-not-required';
-export const AUDIT_DECISIONS: readonly AuditDecision[] = ['verified', 'rejected', 'invalid', 'unavailable', 'signature-not-required'];
+export type AuditDecision = 'verified' | 'rejected' | 'invalid' | 'unavailable' | 'signature-not-required' | 'log-monitor';
+export const AUDIT_DECISIONS: readonly AuditDecision[] = ['verified', 'rejected', 'invalid', 'unavailable', 'signature-not-required', 'log-monitor'];
 
 export interface AuditSigner {
   /** Keyless: the certificate's primary SAN and its kind. */
@@ -80,6 +80,20 @@ export interface AuditEntry {
   readonly cached: boolean;
   readonly durationMs: number;
   readonly sigverifyVersion: string;
+  /** Decision `log-monitor`: what one transparency-log monitor run found. */
+  readonly monitor?: AuditMonitorRun;
+}
+
+/**
+ * One run of `sigverify log audit`: its outcome, the checkpoint it verified
+ * for each log, how many entries were unexpected, and the sha256 of the JSON
+ * report it wrote (so the report on file can be matched to the trail).
+ */
+export interface AuditMonitorRun {
+  readonly outcome: 'clean' | 'unexpected' | 'inconsistent' | 'undecided';
+  readonly logs: readonly { readonly url: string; readonly treeSize: number; readonly rootHash: string }[];
+  readonly unexpectedCount: number;
+  readonly reportSha256: string;
 }
 
 /** The trust root a decision rested on: its description, where it was read from (an absolute path or a URL), and its digest. */
@@ -143,6 +157,12 @@ export const AuditRecordSchema = z.looseObject({
   sigverifyVersion: z.string(),
   host: z.string().optional(),
   processor: z.string().optional(),
+  monitor: z.looseObject({
+    outcome: z.enum(['clean', 'unexpected', 'inconsistent', 'undecided']),
+    logs: z.array(z.looseObject({ url: z.string(), treeSize: z.number(), rootHash: z.string() })),
+    unexpectedCount: z.number(),
+    reportSha256: hex64,
+  }).optional(),
   prev: hex64,
   hash: hex64,
 });

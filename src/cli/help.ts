@@ -208,6 +208,56 @@ Examples:
 Exit codes: 0 intact (verify) or done, 1 broken chain, 2 usage error, 3 the file cannot be read.
 `;
 
+export const LOG_HELP = `sigverify log: monitor transparency logs (the site's Rekor audit)
+
+Usage:
+  sigverify log audit (--rekor-url URL | --rekor-v2-url URL)... (--certificate-identity S
+                      --certificate-oidc-issuer S | --key FILE)... [approvals] [flags]
+        For each log: verify its newest checkpoint with the trust root's log key, prove it consistent
+        with the checkpoint verified last time (kept in --state-dir), find every entry the watched
+        signers made since then (Rekor v1: its search index, by SAN or key; Rekor v2: every entry of the
+        tiles), verify each (inclusion in the signed tree, certificate from the trusted Fulcio CA),
+        and re-check that every log entry an accepted gate decision relied on is still included.
+        An entry is expected when it is the log entry of a verified signature on an approved image;
+        everything else a watched signer made is reported as unexpected.
+
+Logs:
+  --rekor-url URL                     a Rekor v1 log (repeatable)
+  --rekor-v2-url URL                  a Rekor v2 log: where its checkpoint and tiles are served (repeatable)
+  --certificate-identity S            watched signer: exact SAN (repeatable)
+  --certificate-oidc-issuer S         its OIDC issuer: one for all identities, or one per identity
+  --key FILE                          watched signing key (PEM public key of a cosign key pair; repeatable)
+  --since ISO-8601                    Rekor v1: only entries integrated since then (default: since the
+                                      last run's checkpoint; all entries on the first run)
+Approvals:
+  --audit-log FILE                    the gate's audit trail: its accepted decisions (images and log
+                                      entries, re-checked in the log); this run's record is appended
+  --audit-segment FILE                a segment rotated out of that trail (audit rotate), oldest first
+                                      (repeatable): its decisions approve too; the chain is verified
+                                      across the segments into --audit-log
+  --module FILE                       a module policy: its tag, resolved now (repeatable)
+  --approved FILE                     approved images (repo@sha256:…) and artifact digests (sha256:…),
+                                      one a line, # comments
+Flags:
+  --state-dir DIR                     last verified checkpoints (default $SIGVERIFY_LOG_STATE, else
+                                      $XDG_STATE_HOME/sigverify/log-monitor)
+  --trusted-root FILE                 pinned trusted_root.json (log keys, Fulcio CA); offline
+  --tuf-cache DIR                     TUF cache, as for verify
+  --report FILE                       write the JSON report (schemas/log-monitor-report.v1.json)
+  --allow-http                        plain HTTP to logs and registries beyond loopback
+  -o, --output text|json              json: the report on stdout; the summary is on stderr either way
+
+Examples:
+  sigverify log audit --rekor-url https://rekor.example.internal \\
+    --certificate-identity release@example.org --certificate-oidc-issuer https://idp.example.org \\
+    --audit-log /var/log/sigverify/audit.jsonl --report /var/lib/sigverify/rekor-$(date +%F).json
+  sigverify log audit --rekor-v2-url https://log2025-1.rekor.sigstore.dev --certificate-identity … \\
+    --certificate-oidc-issuer … --approved approved.txt -o json
+
+Exit codes: 0 clean, 1 unexpected entries or an inconsistent log (fork, rewrite, dropped entry),
+2 usage error, 3 could not decide (log unreachable, proofs that do not verify).
+`;
+
 export const QUALIFY_HELP = `sigverify qualify: operational qualification on this machine
 
 Usage:
@@ -249,6 +299,7 @@ Usage:
   sigverify check-module FILE|-                  gate one module policy (processor)
   sigverify check-config FILE|-                  gate every module of a processor configuration
   sigverify audit verify|summary FILE            the gate's audit trail
+  sigverify log audit --rekor-url URL …          transparency-log audit: unexpected entries, forks
   sigverify qualify                              operational qualification (offline)
   sigverify doctor [IMAGE]                       what would stop verification here
   sigverify version
@@ -267,6 +318,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
   'check-module': CHECK_MODULE_HELP,
   'check-config': CHECK_CONFIG_HELP,
   audit: AUDIT_HELP,
+  log: LOG_HELP,
   qualify: QUALIFY_HELP,
   doctor: DOCTOR_HELP,
 };

@@ -22,6 +22,7 @@ const SUBCOMMANDS: Readonly<Record<string, (argv: readonly string[], io: Io) => 
   'check-module': async (argv, io) => (await import('./processor.ts')).runCheckModule(argv, io),
   'check-config': async (argv, io) => (await import('./processor.ts')).runCheckConfig(argv, io),
   audit: async (argv, io) => (await import('./audit.ts')).runAudit(argv, io),
+  log: async (argv, io) => (await import('./log.ts')).runLog(argv, io),
   qualify: async (argv, io) => (await import('./qualify.ts')).runQualify(argv, io),
   doctor: async (argv, io) => {
     const { doctorMain, parseDoctor } = await import('./doctor.ts');

@@ -36,6 +36,8 @@ export interface HttpRequest {
   readonly authorization?: string;
   /** Makes the request a POST of this form (OAuth2 token endpoint); otherwise GET. */
   readonly form?: URLSearchParams;
+  /** Makes the request a POST of this JSON text (a transparency log's search API); otherwise GET. */
+  readonly json?: string;
   /** Most body bytes accepted from a 2xx response. */
   readonly maxBytes: number;
   /** The error for a body over `maxBytes`; LIMIT_EXCEEDED when not given. */
@@ -134,9 +136,9 @@ async function fetchFollowingRedirects(
   for (let redirects = 0; ; redirects++) {
     visited.add(url.href);
     const response = await ctx.fetch(url, {
-      method: request.form === undefined ? 'GET' : 'POST',
+      method: request.form === undefined && request.json === undefined ? 'GET' : 'POST',
       headers: requestHeaders(request, url, ctx),
-      body: request.form,
+      body: request.form ?? request.json,
       redirect: 'manual',
       signal,
     });
@@ -148,7 +150,7 @@ async function fetchFollowingRedirects(
       : redirects >= ctx.limits.maxRedirects ? `more than ${ctx.limits.maxRedirects} redirects`
       : visited.has(target.url.href) ? 'redirect loop'
       : request.redirects === 'same-origin' && target.url.origin !== request.url.origin ? `redirect to another origin (${target.url.origin})`
-      : request.form !== undefined ? 'a POST is not redirected'
+      : request.form !== undefined || request.json !== undefined ? 'a POST is not redirected'
       : undefined;
     if (refusal !== undefined) {
       throw new SigverifyError('REDIRECT_REFUSED', `${request.what}: redirect from ${redactUrl(url)} refused: ${refusal}`, {
@@ -168,6 +170,7 @@ async function fetchFollowingRedirects(
 function requestHeaders(request: HttpRequest, url: URL, ctx: HttpContext): Headers {
   const headers = new Headers(request.headers);
   headers.set('user-agent', ctx.userAgent);
+  if (request.json !== undefined) headers.set('content-type', 'application/json');
   if (request.authorization !== undefined && url.origin === request.url.origin) {
     headers.set('authorization', request.authorization);
   }

@@ -33,17 +33,20 @@ const MonitorReportSchema = z.looseObject({
   logs: z.array(z.looseObject({
     url: z.string(),
     version: z.union([z.literal(1), z.literal(2)]),
-    checkpoint: z.looseObject({ treeSize: z.number().int().nonnegative(), rootHash: z.string() }),
+    // null when the monitor could not read a verified checkpoint from the log
+    checkpoint: z.looseObject({ treeSize: z.number().int().nonnegative(), rootHash: z.string() }).nullable(),
     consistent: z.boolean(),
     entriesScanned: z.number().int().nonnegative(),
   })),
   unexpected: z.array(z.looseObject({
     logUrl: z.string(),
     logIndex: z.number().int().nonnegative(),
-    integratedTime: z.union([z.string(), z.number()]),
+    // null for Rekor v2, which records no integration time
+    integratedTime: z.union([z.string(), z.number()]).nullable(),
     identity: z.string(),
     issuer: z.string(),
-    digest: z.string(),
+    // null when the entry records no artifact digest the monitor could read
+    digest: z.string().nullable(),
     imageReference: z.string().optional(),
   })),
   expectedCount: z.number().int().nonnegative(),
@@ -158,6 +161,8 @@ export async function runPerformanceQualification(options: PqOptions): Promise<P
       const parsed = AuditRecordSchema.safeParse(value);
       if (!parsed.success) continue;
       const r = parsed.data;
+      // A log monitor run is not a gate decision: its findings come from the monitor reports.
+      if (r.decision === 'log-monitor') continue;
       const time = Date.parse(r.time);
       if (time < from || time >= to) continue;
       const name = r.module ?? '(none)';
@@ -299,8 +304,8 @@ ${table(['Host', 'Processor', 'Decisions'], report.writers.map((w) => [code(w.ho
 ${table(['Report', 'Outcome', 'Logs (tree size, consistent, scanned)', 'Unexpected entries'], report.monitor.map((m) => [
     `${code(m.file)}<div class="small">${e(m.generatedAt)}; ${m.expectedCount} expected entries</div>`,
     `<strong class="${m.outcome === 'clean' ? 'pass' : 'fail'}">${e(m.outcome)}</strong>`,
-    m.logs.map((l) => `${code(l.url)} (v${l.version}): ${l.checkpoint.treeSize}, ${l.consistent ? 'consistent' : '<strong class="fail">INCONSISTENT</strong>'}, ${l.entriesScanned}`).join('<br>'),
-    m.unexpected.length === 0 ? 'none' : m.unexpected.map((u) => `${code(`${u.logUrl} #${u.logIndex}`)}: ${e(u.identity)} (${e(u.issuer)}) signed ${code(u.digest)}${u.imageReference === undefined ? '' : ` (${e(u.imageReference)})`}`).join('<br>'),
+    m.logs.map((l) => `${code(l.url)} (v${l.version}): ${l.checkpoint === null ? 'no verified checkpoint' : String(l.checkpoint.treeSize)}, ${l.consistent ? 'consistent' : '<strong class="fail">INCONSISTENT</strong>'}, ${l.entriesScanned}`).join('<br>'),
+    m.unexpected.length === 0 ? 'none' : m.unexpected.map((u) => `${code(`${u.logUrl} #${u.logIndex}`)}: ${e(u.identity)} (${e(u.issuer)}) signed ${u.digest === null ? 'an artifact the log does not name' : code(u.digest)}${u.imageReference === undefined ? '' : ` (${e(u.imageReference)})`}`).join('<br>'),
   ]), 'No log monitor report was given.')}
 <h2>Deviations</h2>
 <p>Deviations (number, description, impact, disposition):</p>

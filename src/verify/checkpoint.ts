@@ -25,7 +25,7 @@ type TlogEntry = SerializedBundle['verificationMaterial']['tlogEntries'][number]
 
 const SIGNATURE_LINE = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/;
 
-interface SignedNote {
+export interface SignedNote {
   readonly note: string;
   readonly signatures: readonly { readonly name: string; readonly keyHint: Buffer; readonly signature: Buffer }[];
 }
@@ -34,7 +34,8 @@ function invalid(message: string): SignatureRejected {
   return new SignatureRejected('TLOG_ENTRY_INVALID', `checkpoint: ${message}`);
 }
 
-function parseSignedNote(envelope: string): SignedNote {
+/** A C2SP signed note: the note text (through its last newline) and its signature lines. */
+export function parseSignedNote(envelope: string): SignedNote {
   const split = envelope.indexOf('\n\n');
   if (split === -1) throw invalid('missing separator between note and signatures');
   const signatures = envelope
@@ -53,7 +54,7 @@ function parseSignedNote(envelope: string): SignedNote {
 }
 
 /** RFC 9162 §2.1.3.2: the root a leaf hashes to through its audit path. */
-function rootFromInclusionProof(leafIndex: bigint, treeSize: bigint, leafHash: Buffer, hashes: readonly Buffer[]): Buffer {
+export function rootFromInclusionProof(leafIndex: bigint, treeSize: bigint, leafHash: Buffer, hashes: readonly Buffer[]): Buffer {
   if (leafIndex >= treeSize) throw invalid('leaf index beyond the tree size');
   const node = (left: Buffer, right: Buffer) => createHash('sha256').update(Buffer.from([1])).update(left).update(right).digest();
   let fn = leafIndex;

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as root from '../../src/index.ts';
+import * as monitor from '../../src/monitor/index.ts';
 import * as qualify from '../../src/qualify/index.ts';
 import * as trust from '../../src/trust.ts';
 import { REPO_ROOT } from '../helpers/fixtures.ts';
@@ -9,7 +10,7 @@ import { REPO_ROOT } from '../helpers/fixtures.ts';
 /**
  * The public API, pinned: a runtime name added to or removed from an entry
  * point is a decision, made here on purpose (package.json "exports" maps
- * `sigverify`, `sigverify/trust`, `sigverify/qualify` to these files).
+ * `sigverify`, `sigverify/trust`, `sigverify/qualify`, `sigverify/monitor` to these files).
  */
 describe('the public API', () => {
   it('the root entry: what an integrator needs, at most 40 runtime names', () => {
@@ -22,6 +23,10 @@ describe('the public API', () => {
       'summarizeAuditLog', 'trustSourceFrom', 'trustedRootFile', 'verifyAuditLog', 'verifyBundleFile', 'verifyImage',
     ]);
     expect(Object.keys(root).length).toBeLessThanOrEqual(40);
+  });
+
+  it('sigverify/monitor: one run, its report and audit record', () => {
+    expect(Object.keys(monitor).sort()).toEqual(['LOG_MONITOR_REPORT_MEDIA_TYPE', 'formatReport', 'monitorAuditEntry', 'runLogMonitor']);
   });
 
   it('sigverify/trust and sigverify/qualify', () => {
@@ -39,12 +44,13 @@ describe('the public API', () => {
   });
 
   it('no zod schema is exported, and package.json maps exactly these entry points', () => {
-    for (const entry of [root, trust, qualify]) expect(Object.keys(entry).filter((name) => name.endsWith('Schema'))).toEqual([]);
+    for (const entry of [root, trust, qualify, monitor]) expect(Object.keys(entry).filter((name) => name.endsWith('Schema'))).toEqual([]);
     const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
     expect(Object.fromEntries(Object.entries(manifest.exports).map(([k, v]) => [k, v.default]))).toEqual({
       '.': './dist/index.js',
       './trust': './dist/trust.js',
       './qualify': './dist/qualify/index.js',
+      './monitor': './dist/monitor/index.js',
     });
   });
 

@@ -217,7 +217,7 @@ describe('audit summary', () => {
       records: 100,
       unreadable: 0,
       cached: 50,
-      decisions: { verified: 90, rejected: 5, 'signature-not-required': 3, unavailable: 2 },
+      decisions: { verified: 90, rejected: 5, 'signature-not-required': 3, unavailable: 2, 'log-monitor': 0 },
       modules: { even: { total: 50, cached: 25 }, odd: { total: 50, cached: 25 } },
       durationMs: {
         all: { count: 100, p50: 50, p95: 95, max: 100 },

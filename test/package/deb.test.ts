@@ -40,6 +40,8 @@ describe.skipIf(!built(DEB, 'test/package/deb'))('dist-deb/sigverify_<version>_a
       return `${fields[0] ?? ''} ${fields[1] ?? ''} ${fields[5] ?? ''}`;
     });
     expect(files.sort()).toEqual([
+      '-rw-r--r-- root/root ./lib/systemd/system/sigverify-log-audit.service',
+      '-rw-r--r-- root/root ./lib/systemd/system/sigverify-log-audit.timer',
       '-rw-r--r-- root/root ./lib/systemd/system/sigverify-trust-refresh.service',
       '-rw-r--r-- root/root ./lib/systemd/system/sigverify-trust-refresh.timer',
       '-rw-r--r-- root/root ./usr/share/doc/sigverify/bundled-packages',

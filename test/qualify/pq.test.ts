@@ -57,6 +57,11 @@ beforeAll(async () => {
   await log.append(entry(6, { module: 'lung-nodules', cached: true, durationMs: 3 }));
   await log.append(entry(7, { module: 'lung-nodules', decision: 'invalid', reason: 'POLICY_INVALID', durationMs: 1 }));
   await log.append(entry(8, { module: 'lung-nodules', durationMs: 61_000 }));
+  // A log monitor run in the trail is not a gate decision: no module, no refusal, no timing.
+  await log.append({
+    time: '2026-11-30T23:00:00.000Z', reference: 'https://rekor.example', decision: 'log-monitor', cached: false, durationMs: 90_000, sigverifyVersion: '0.1.0',
+    monitor: { outcome: 'unexpected', logs: [{ url: 'https://rekor.example', treeSize: 1234, rootHash: 'ab'.repeat(32) }], unexpectedCount: 1, reportSha256: 'cd'.repeat(32) },
+  });
   await writeFile(join(tmp, 'monitor-clean.json'), JSON.stringify(monitorReport('clean')));
   await writeFile(join(tmp, 'monitor-unexpected.json'), JSON.stringify(monitorReport('unexpected', [{ logUrl: 'https://rekor.example', logIndex: 77, integratedTime: '2026-11-20T10:00:00Z', identity: 'https://github.com/mallory/x/.github/workflows/r.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com', digest: `sha256:${'d'.repeat(64)}` }])));
   report = await runPerformanceQualification({
@@ -75,7 +80,7 @@ describe('performance qualification', () => {
   it('verifies each segment, the later one continuing from the earlier', () => {
     expect(report.auditTrails).toEqual([
       expect.objectContaining({ path: segment, records: 6, intact: true }),
-      expect.objectContaining({ path: current, records: 4, intact: true }),
+      expect.objectContaining({ path: current, records: 5, intact: true }),
     ]);
   });
 
@@ -108,6 +113,20 @@ describe('performance qualification', () => {
     expect(flagged.findings).toEqual([expect.stringContaining('is unexpected: 1 unexpected entries')]);
     const clean = await runPerformanceQualification({ auditLogs: [segment], from: new Date('2026-11-01'), to: new Date('2026-11-02'), monitorReports: [join(tmp, 'monitor-clean.json')] });
     expect(clean).toMatchObject({ passed: true, findings: [] });
+  });
+
+  it('takes the monitor report as the monitor writes it for Rekor v2 and an unreadable log (nulls)', async () => {
+    const file = join(tmp, 'monitor-v2.json');
+    await writeFile(file, JSON.stringify({
+      ...monitorReport('unexpected', [{ logUrl: 'https://log2025-1.rekor.example', logIndex: 5, integratedTime: null, identity: 'release@site.example', issuer: 'https://issuer.example', digest: null }]),
+      logs: [
+        { url: 'https://log2025-1.rekor.example', version: 2, checkpoint: { treeSize: 9, rootHash: 'ef'.repeat(32) }, consistent: true, entriesScanned: 9 },
+        { url: 'https://rekor.example', version: 1, checkpoint: null, consistent: false, entriesScanned: 0 },
+      ],
+    }));
+    const out = await runPerformanceQualification({ auditLogs: [segment], from: new Date('2026-11-01'), to: new Date('2026-11-02'), monitorReports: [file] });
+    expect(out.passed).toBe(false);
+    expect(out.monitor).toEqual([expect.objectContaining({ outcome: 'unexpected', logs: [expect.objectContaining({ version: 2 }), expect.objectContaining({ checkpoint: null })] })]);
   });
 
   it('fails on a broken segment, and on a segment that does not continue the one before', async () => {
