@@ -25,6 +25,11 @@ export interface ThroughputConfig {
   readonly references: readonly string[];
   readonly workers: number;
   readonly inFlight: number;
+  /**
+   * Each worker's V8 young generation, MiB (`resourceLimits.maxYoungGenerationSizeMb`);
+   * undefined: V8's default (which sizes it for throughput, not for RSS).
+   */
+  readonly youngGenerationMb?: number;
   readonly trustedRoot: string;
   readonly identity: string;
   readonly issuer: string;
@@ -60,7 +65,8 @@ const input: WorkerInput = {
   identity: config.identity,
   issuer: config.issuer,
 };
-const workers = Array.from({ length: config.workers }, () => new Worker(new URL(config.workerUrl), { workerData: input }));
+const resourceLimits = config.youngGenerationMb === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: config.youngGenerationMb } };
+const workers = Array.from({ length: config.workers }, () => new Worker(new URL(config.workerUrl), { workerData: input, ...resourceLimits }));
 const message = (worker: Worker, type: WorkerMessage['type']): Promise<WorkerMessage> =>
   new Promise((resolve, reject) => {
     const onMessage = (m: WorkerMessage): void => {
