@@ -58,7 +58,8 @@ export async function setUpSigstoreGo(repoRoot: string, work: string): Promise<P
   try {
     await run('go', ['test', '-c', '-o', binary, '.'], { cwd: join(repoRoot, 'peers', 'tools', 'sgo-bench'), env, timeout: 300_000 });
   } catch (error) {
-    const message = String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim().split('\n').slice(-3).join(' ');
+    const { stderr } = error as { stderr?: string };
+    const message = (stderr ?? (error as Error).message).trim().split('\n').slice(-3).join(' ');
     return { available: false, reason: `cannot build peers/tools/sgo-bench offline: ${message}` };
   }
   return {
