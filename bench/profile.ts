@@ -6,17 +6,19 @@
  *             (the in-memory store of bench/run.ts section 2)
  *   registry  the same number of distinct images from the loopback
  *             docker-registry, 8 in flight (one verifier, the default stores)
+ *   layout    the same images, each in its own OCI layout on tmpfs, 8 in flight
  *
  * Each runs in its own `node --cpu-prof` process against the build (dist/),
  * after a warm-up, so the profile holds the steady state only as far as
  * V8's sampling allows (the warm-up's samples are in it too, and small).
- * Writes bench/results/profiles/{memory,registry}.cpuprofile (open them in
+ * Writes bench/results/profiles/{memory,registry,layout}.cpuprofile (open them in
  * Chrome DevTools) and prints self time by package/file and the top
  * functions of each.
  *
  *   node bench/profile.ts [--images=N]     (default 400 per format)
  */
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +28,7 @@ import { FIXTURE_IDENTITY, FIXTURE_ISSUER, REPO_ROOT, TEST_TRUSTED_ROOT } from '
 import { startRegistry } from '../test/helpers/registry/docker-registry.ts';
 import { progress } from './lib/measure.ts';
 import { BENCH_REPOSITORY, FORMATS, createMinter, pushImages, type MintedImage } from './lib/mint.ts';
+import { writeOciLayout } from '../test/helpers/sigstore/index.ts';
 
 const images = Number(process.argv.slice(2).find((a) => a.startsWith('--images='))?.slice('--images='.length) ?? 400);
 
@@ -136,19 +139,23 @@ const store = { description: 'memory', getManifest: async (r) => { const m = man
 export const stores = () => ({ open: () => store });`,
     );
     await writeFile(join(work, 'driver.mjs'), DRIVER);
+    const layouts = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'sigverify-profile-layouts-'));
+    for (const m of all) await writeOciLayout(join(layouts, m.tag), [{ object: m.image, tag: m.tag }, ...m.entries]);
     const env = { ...process.env, ID: FIXTURE_IDENTITY, ISS: FIXTURE_ISSUER, TR: TEST_TRUSTED_ROOT };
     const warmup = Math.min(100, Math.floor(all.length / 4));
     for (const [name, refs, extra] of [
       ['memory', all.map((m) => `${registry.host}/${BENCH_REPOSITORY}@${m.digest}`), [pathToFileURL(join(work, 'memory-store.mjs')).href]],
       ['registry', all.map((m) => `${registry.host}/${BENCH_REPOSITORY}:${m.tag}`), []],
+      ['layout', all.map((m) => `oci:${join(layouts, m.tag)}:${m.tag}`), []],
     ] as const) {
       const dir = join(work, name);
       const { stdout } = await promisify(execFile)(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '200', join(work, 'driver.mjs'), JSON.stringify(refs), '8', String(warmup), ...extra], { env, maxBuffer: 1 << 26 });
-      const [file] = (await import('node:fs')).readdirSync(dir);
+      const [file] = readdirSync(dir);
       const profile = JSON.parse(await readFile(join(dir, file ?? ''), 'utf8')) as CpuProfile;
       await writeFile(join(out, `${name}.cpuprofile`), JSON.stringify(profile));
       process.stdout.write(`\n== ${name}: ${stdout}\n${summarize(profile)}\n`);
     }
+    await rm(layouts, { recursive: true, force: true });
   } finally {
     await registry.stop();
     await rm(work, { recursive: true, force: true });

@@ -1,4 +1,6 @@
+import { type Readable, type Transform, pipeline } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
+import { constants as zlib, createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Agent, Dispatcher } from 'undici';
 import { z } from 'zod';
 import { type ErrorDetails, SigverifyError } from '../errors.ts';
@@ -216,24 +218,58 @@ async function pooledRequest(request: HttpRequest, url: URL, signal: AbortSignal
   const { body } = response;
   // Errors after we stop reading (a destroyed body, a reset socket) are not this request's outcome.
   body.on('error', () => undefined);
-  const chunks = body[Symbol.asyncIterator]();
+  const decoders = contentDecoders(response.headers['content-encoding']);
+  // Decoded: the body through its decoders (pipeline ends in, and destroys through, the last one).
+  const decoded: Readable = decoders.at(-1) ?? body;
+  if (decoders.length > 0) {
+    pipeline([body, ...decoders], () => undefined);
+    decoded.on('error', () => undefined);
+  }
+  const chunks = decoded[Symbol.asyncIterator]();
   let started = false;
   return {
     status: response.statusCode,
     headers: headersOf(response.headers),
     next: async () => {
       started = true;
-      const { done, value } = (await chunks.next()) as IteratorResult<Buffer>;
-      return done === true ? undefined : value;
+      const result = (await chunks.next()) as IteratorResult<unknown>;
+      if (result.done === true) return undefined;
+      if (!(result.value instanceof Uint8Array)) throw new TypeError('response body chunk is not a Uint8Array');
+      return result.value;
     },
     // An unread body (a redirect's, an error's) is drained up to a small limit so the connection
     // stays in the pool; one read partly (over a cap) is dropped with its connection.
     cancel: async () => {
-      if (!started) await body.dump({ limit: DRAIN_LIMIT_BYTES }).catch(() => undefined);
-      else body.destroy();
+      if (!started && decoders.length === 0) await body.dump({ limit: DRAIN_LIMIT_BYTES }).catch(() => undefined);
+      else decoded.destroy();
     },
   };
 }
+
+/**
+ * Decoders for a Content-Encoding, innermost last, as fetch has them (undici
+ * `lib/web/fetch`): gzip, deflate and br decoded, leniently at the end of the
+ * stream; an unknown coding anywhere leaves the body as it came; more than
+ * five codings is refused. We do not ask for compression (no
+ * Accept-Encoding), but a server may compress anyway, and the caps count
+ * decoded bytes either way (a small gzip body can inflate to gigabytes).
+ */
+function contentDecoders(header: string | string[] | undefined): Transform[] {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  if (value === undefined || value.trim() === '') return [];
+  const codings = value.toLowerCase().split(',').map((c) => c.trim());
+  if (codings.length > MAX_CONTENT_CODINGS) throw new TypeError(`too many content-encodings in response: ${codings.length}`);
+  const decoders: Transform[] = [];
+  for (const coding of codings.reverse()) {
+    if (coding === 'gzip' || coding === 'x-gzip') decoders.push(createGunzip({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }));
+    else if (coding === 'deflate') decoders.push(createInflate({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }));
+    else if (coding === 'br') decoders.push(createBrotliDecompress({ flush: zlib.BROTLI_OPERATION_FLUSH, finishFlush: zlib.BROTLI_OPERATION_FLUSH }));
+    else if (coding !== 'identity') return [];
+  }
+  return decoders;
+}
+
+const MAX_CONTENT_CODINGS = 5;
 
 /** Most bytes read and thrown away to keep a connection reusable (undici's own default for `dump`). */
 const DRAIN_LIMIT_BYTES = 128 * 1024;
@@ -354,7 +390,11 @@ async function readChunks(response: RawResponse, maxBytes: number): Promise<Uint
   let total = 0;
   for (;;) {
     const value = await response.next();
-    if (value === undefined) return chunks.length === 1 && !isPooled(chunks[0] as Uint8Array) ? (chunks[0] as Uint8Array) : concat(chunks, total);
+    if (value === undefined) {
+      // One chunk that owns its whole buffer is handed out as is: one copy fewer.
+      const [only] = chunks;
+      return chunks.length === 1 && only !== undefined && !isPooled(only) ? only : concat(chunks, total);
+    }
     total += value.byteLength;
     if (total > maxBytes) {
       await response.cancel();
