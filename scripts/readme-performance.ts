@@ -12,8 +12,8 @@
  *
  * The tables go between the markers below in README.md; nothing else changes.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../test/helpers/fixtures.ts';
 
 const BEGIN = '<!-- performance-table:begin (scripts/readme-performance.ts writes this part) -->';
@@ -73,6 +73,7 @@ if (import.meta.main) {
   const args = process.argv.slice(2);
   if (args.includes('--publish')) {
     const latest = JSON.parse(readFileSync(join(REPO_ROOT, 'bench', 'results', 'results.json'), 'utf8')) as unknown;
+    mkdirSync(dirname(PUBLISHED), { recursive: true });
     writeFileSync(PUBLISHED, `${JSON.stringify(withoutSamples(latest), null, 1)}\n`);
   }
   const results = JSON.parse(readFileSync(PUBLISHED, 'utf8')) as Results;
