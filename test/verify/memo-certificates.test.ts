@@ -66,7 +66,7 @@ describe('memo-certificates re-encoding', () => {
   });
 
   it('encodes arbitrary trees (short and long lengths, empty values) as ASN1Obj#toDER does', () => {
-    const tlv = (tag: number, content: Uint8Array): Buffer => Buffer.concat([Buffer.from([tag]), lengthBytes(content.length), content]);
+    const tlv = (tag: number, content: Uint8Array): Buffer<ArrayBuffer> => Buffer.concat([Buffer.from([tag]), lengthBytes(content.length), content]);
     // DER bytes of a random tree: primitive leaves, SEQUENCEs of one to four subtrees.
     const tree = fc.letrec<{ node: Buffer }>((tie) => ({
       node: fc.oneof(
@@ -77,7 +77,7 @@ describe('memo-certificates re-encoding', () => {
     })).node;
     fc.assert(
       fc.property(tree, (bytes) => {
-        const root = ASN1Obj.parseBuffer(bytes);
+        const root = ASN1Obj.parseBuffer(bytes as Buffer<ArrayBuffer>);
         return encodeDer(root).equals(bytes) && nodes(root).every((node) => encodeDer(node).equals(original(node)));
       }),
       { numRuns: 200 },
