@@ -105,8 +105,9 @@ function panel(p: ChartPanel, top: number, number: number): string {
   const log = p.log === true;
   // Axis coordinates: the value itself, or its log10 on a logarithmic axis.
   const axis = (v: number): number => (log ? Math.log10(Math.max(v, 1e-6)) : v);
-  const lo = log ? axis(Math.min(...all)) : Math.max(0, Math.min(...all));
+  // The axis spans the targets too, so a target beyond every sample (either side) is drawn on it.
   const targetValues = (p.targets ?? []).map((t) => t.value).filter((v) => Number.isFinite(v) && v > 0);
+  const lo = log ? axis(Math.min(...all, ...targetValues)) : Math.max(0, Math.min(...all, ...targetValues));
   const hi = Math.max(log ? axis(Math.max(...all, ...targetValues)) : 1.1 * Math.max(1.25 * Math.max(...p.series.map((s) => stats(s.samples).p95)), ...targetValues), lo + 1e-6);
   const binWidth = (hi - lo) / BINS;
   const plotW = PLOT_WIDTH;
