@@ -450,7 +450,15 @@ async function executableColdRuns(refs: Record<Format, string>, env: NodeJS.Proc
   const runs = CONFIG.coldRuns;
   progress('cold: building the single executable (packaging/sea.ts) into the work directory');
   // Not over dist-bin/: that one belongs to `npm run package`, with its SHA256SUMS.
-  const exe = (await buildExecutable(join(work, 'sigverify-linux-x64'))).path;
+  let exe: string;
+  try {
+    exe = (await buildExecutable(join(work, 'sigverify-linux-x64'))).path;
+  } catch (error) {
+    const reason = `the single executable could not be built: ${(error as Error).message.split('\n')[0] ?? ''}`;
+    for (const id of ['cold-vs-node', 'cold-vs-cosign']) targetNotMeasured(id, reason);
+    notes.push(reason);
+    return;
+  }
   const fixtureVerify = ['verify', 'oci:fixtures/layout:signed', '--certificate-identity', FIXTURE_IDENTITY, '--certificate-oidc-issuer', FIXTURE_ISSUER, '--trusted-root', 'fixtures/trust/trusted_root.json'];
   const policy = ['--certificate-identity', FIXTURE_IDENTITY, '--certificate-oidc-issuer', FIXTURE_ISSUER, '--trusted-root', TEST_TRUSTED_ROOT];
   progress(`cold: ${runs} runs each of node -e 0, the executable on the fixture layout and on the registry images, cosign v3 verify`);
