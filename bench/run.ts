@@ -50,7 +50,7 @@ import { MemoryStore } from './lib/memory-store.ts';
 import { BENCH_REPOSITORY, FORMATS, contentOf, createMinter, pushImages, type Format, type MintedImage } from './lib/mint.ts';
 import { markdownTable, met, mib, ms, ratio, svgChart, type ChartPanel, type ChartSeries, type Row } from './lib/report.ts';
 import { setUpSigstoreCli, type SigstoreCliSetup } from './lib/sigstore-cli.ts';
-import { setUpSigstoreGo, toolBinary } from './lib/sigstore-go.ts';
+import { setUpSigstoreGo, toolBinary } from './lib/peer-tools.ts';
 import { startOlareg } from './lib/olareg.ts';
 import { buildExecutable } from '../packaging/sea.ts';
 import type { ThroughputConfig, ThroughputResult } from './throughput.ts';

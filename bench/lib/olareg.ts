@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Peer, toolBinary } from './sigstore-go.ts';
+import { type Peer, toolBinary } from './peer-tools.ts';
 
 export interface RunningOlareg {
   readonly host: string;
