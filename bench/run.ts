@@ -18,7 +18,8 @@
  *
  *   npm run bench [-- --only=warm,cold] [-- --images=N]
  *   env: BENCH_IMAGES (1000), BENCH_WARM_RUNS (200), BENCH_CPU_RUNS (300), BENCH_COLD_RUNS (12),
- *        BENCH_WORKERS (2), BENCH_IN_FLIGHT (8 per worker)
+ *        BENCH_WORKERS (2), BENCH_IN_FLIGHT (8 per worker), BENCH_YOUNG_MB (8, each worker's
+ *        young generation; 0 for V8's default), BENCH_MALLOC_ARENAS (2; 0 leaves glibc's default)
  */
 import { execFile } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
@@ -49,6 +50,9 @@ import { MemoryStore } from './lib/memory-store.ts';
 import { BENCH_REPOSITORY, FORMATS, contentOf, createMinter, pushImages, type Format, type MintedImage } from './lib/mint.ts';
 import { markdownTable, met, mib, ms, ratio, svgChart, type ChartPanel, type ChartSeries, type Row } from './lib/report.ts';
 import { setUpSigstoreCli, type SigstoreCliSetup } from './lib/sigstore-cli.ts';
+import { setUpSigstoreGo, toolBinary } from './lib/peer-tools.ts';
+import { startOlareg } from './lib/olareg.ts';
+import { buildExecutable } from '../packaging/sea.ts';
 import type { ThroughputConfig, ThroughputResult } from './throughput.ts';
 
 // ---------------------------------------------------------------------------
@@ -76,6 +80,18 @@ const CONFIG = {
   warmup: 20,
   workers: envNumber('BENCH_WORKERS', 2),
   inFlightPerWorker: envNumber('BENCH_IN_FLIGHT', 8),
+  /**
+   * Each throughput worker's V8 young generation, MiB (0: V8's default, which
+   * sizes it for a large host). 8 MiB: the scavenger runs more often, on a
+   * young generation that holds little beyond the verifications in flight.
+   */
+  youngGenerationMb: envNumber('BENCH_YOUNG_MB', 8),
+  /**
+   * glibc malloc arenas of the throughput process (MALLOC_ARENA_MAX): glibc
+   * gives each thread its own arenas, and freed socket and crypto buffers stay
+   * spread over them; two arenas for two workers keep RSS near what is live.
+   */
+  mallocArenas: envNumber('BENCH_MALLOC_ARENAS', 2),
   pushConcurrency: 16,
   requestRuns: 20,
   connectionRuns: 50,
@@ -124,6 +140,44 @@ const versionOf = (name: string): string => (require(`${name}/package.json`) as 
 
 const rows: Row[] = [];
 const figures: Record<string, unknown> = {};
+
+/**
+ * The issue-16 targets, each a ratio measured side by side in this run.
+ * `value` null: not measured (a tool or section missing), never met.
+ */
+interface Target {
+  readonly id: string;
+  readonly value: number | null;
+  readonly target: string;
+  readonly met: boolean;
+  /** What the value is the ratio of, in this run's figures. */
+  readonly measuredAs: string;
+  readonly notMeasured?: string;
+}
+const TARGETS: ReadonlyArray<{ id: string; target: string; bound: number; direction: 'max' | 'min' }> = [
+  { id: 'cold-vs-cosign', target: '≤ 0.5', bound: 0.5, direction: 'max' },
+  { id: 'cold-vs-node', target: '≤ 2.0', bound: 2.0, direction: 'max' },
+  { id: 'cpu-vs-sigstore-go', target: '≤ 1.0', bound: 1.0, direction: 'max' },
+  { id: 'cpu-vs-floor', target: '≤ 2.0', bound: 2.0, direction: 'max' },
+  { id: 'registry-cpu-overhead', target: '≤ 1.5', bound: 1.5, direction: 'max' },
+  { id: 'layout-throughput', target: '≥ 0.8', bound: 0.8, direction: 'min' },
+  { id: 'rss', target: '≤ 200', bound: 200, direction: 'max' },
+];
+const targets = new Map<string, Target>();
+function recordTarget(id: string, value: number, measuredAs: string): void {
+  const spec = TARGETS.find((t) => t.id === id);
+  if (spec === undefined) throw new Error(`unknown target ${id}`);
+  targets.set(id, { id, value: Number(value.toFixed(3)), target: spec.target, met: spec.direction === 'max' ? value <= spec.bound : value >= spec.bound, measuredAs });
+}
+function targetNotMeasured(id: string, reason: string): void {
+  const spec = TARGETS.find((t) => t.id === id);
+  if (spec === undefined) throw new Error(`unknown target ${id}`);
+  targets.set(id, { id, value: null, target: spec.target, met: false, measuredAs: '', notMeasured: reason });
+}
+/** Every target, in the issue's order; those no selected section measured say so. */
+function targetList(): Target[] {
+  return TARGETS.map((spec) => targets.get(spec.id) ?? { id: spec.id, value: null, target: spec.target, met: false, measuredAs: '', notMeasured: 'its section was not run (--only)' });
+}
 const notes: string[] = [];
 const chartPanels: ChartPanel[] = [];
 const COLORS: Record<Format, string> = { legacy: '#1f77b4', bundle: '#d62728' };
@@ -147,6 +201,8 @@ interface Context {
   readonly trustedRoot: TrustedRoot;
   /** Median warm verification per format, for later ratios. */
   readonly warmMedian: Partial<Record<Format, number>>;
+  /** Mean CPU per whole image verified in memory (section 2), ms, for the throughput targets. */
+  readonly inMemoryCpu: Partial<Record<Format, number>>;
 }
 
 const reference = (ctx: Context, minted: MintedImage): string => `${ctx.registry.host}/${BENCH_REPOSITORY}:${minted.tag}`;
@@ -208,11 +264,16 @@ async function warmSection(ctx: Context): Promise<void> {
     figures[`warm.${format}`] = { verify: summary(warm), floorGets: summary(gets), floorSigstoreJs: summary(sigstoreJs), ratioToFloor: warm.stats.median / floor };
     series.push({ label: LABEL[format], color: COLORS[format], samples: warm.samples });
   }
-  chartPanels.push({ title: '1. Warm in-process verification, loopback registry (a distinct image each run)', unit: 'ms', series });
+  chartPanels.push({ title: 'Warm in-process verification, loopback registry (a distinct image each run)', unit: 'ms', series });
 }
 
 /** 2. CPU per signature already in memory. */
 async function cpuSection(ctx: Context): Promise<void> {
+  progress('cpu: building the sigstore-go benchmark (peers/tools/sgo-bench)');
+  const sgo = await setUpSigstoreGo(REPO_ROOT, ctx.work);
+  if (!sgo.available) notes.push(`sigstore-go not measured: ${sgo.reason}`);
+  const ratios: Partial<Record<Format, { sgo?: number; floor: number }>> = {};
+  const panelTargets: Array<{ value: number; label: string }> = [];
   const verifier = await ImageVerifier.create(POLICY, { trust: trustedRootFile(TEST_TRUSTED_ROOT) });
   const sigstore = createSigstoreVerifier(verifier.trust, verifier.policy);
   const bare = new Verifier(toTrustMaterial(ctx.trustedRoot));
@@ -260,14 +321,33 @@ async function cpuSection(ctx: Context): Promise<void> {
     const floor = await cpuTime(CONFIG.cpuRuns, CONFIG.warmup, (i) => { runChecks(at(i).floor); });
     const floorChecks = (prepared[0]?.floor ?? []).map((c: EcdsaCheck) => `${c.what} (${c.hash === 'sha384' ? 'P-384' : 'P-256'})`);
     const vsBare = ours.stats.median / sigstoreJs.stats.median;
+    // sigstore-go on one of the same bundles (the one sigstore-js verified first), as a file:
+    // DSSE bundles against the image manifest (the statement's subject), legacy ones as v0.1 bundles against the payload.
+    let sgoMs: number | undefined;
+    if (sgo.available) {
+      const first = at(0);
+      const files = { bundle: join(ctx.work, `sgo-${format}.sigstore.json`), artifact: join(ctx.work, `sgo-${format}.artifact`) };
+      const minted = images[CONFIG.warmup] as MintedImage;
+      await writeFile(files.bundle, first.input.json);
+      await writeFile(files.artifact, first.input.artifact ?? minted.image.manifestBytes);
+      progress(`cpu: sigstore-go ${sgo.version} on the same ${LABEL[format]} bundle (go test -bench, GOMAXPROCS=1)`);
+      sgoMs = (await sgo.measure({ ...files, trustedRoot: TEST_TRUSTED_ROOT, identity: FIXTURE_IDENTITY, issuer: FIXTURE_ISSUER, tsa: format === 'bundle', benchtime: '2s' })) / 1e6;
+    }
+    ctx.inMemoryCpu[format] = whole.stats.mean;
+    ratios[format] = { floor: ours.stats.median / floor.stats.median, ...(sgoMs === undefined ? {} : { sgo: ours.stats.median / sgoMs }) };
     rows.push(
       { measurement: `2. CPU per signature, ${LABEL[format]}: sigverify (per-candidate verify, in memory)`, median: ms(ours.stats.median), p95: ms(ours.stats.p95), ratio: ratio(vsBare, 'of sigstore-js'), target: '≤ 0.5× sigstore-js', met: met(vsBare <= 0.5) },
       { measurement: '   sigverify whole image in memory (discovery of both formats + verify + result)', median: ms(whole.stats.median), p95: ms(whole.stats.p95), ratio: ratio(whole.stats.median / sigstoreJs.stats.median, 'of sigstore-js'), target: '', met: '' },
       { measurement: '   baseline: bare @sigstore/verify Verifier.verify (one reused Verifier)', median: ms(sigstoreJs.stats.median), p95: ms(sigstoreJs.stats.p95), ratio: ratio(sigstoreJs.stats.median / floor.stats.median, 'of floor'), target: '', met: '' },
+      sgoMs === undefined
+        ? { measurement: '   baseline: sigstore-go Verifier.Verify, same bundle', median: 'not measured', p95: '', ratio: '', target: '', met: '' }
+        : { measurement: `   baseline: sigstore-go ${sgo.available ? sgo.version : ''} Verifier.Verify, same bundle (go test -bench ns/op, GOMAXPROCS=1)`, median: ms(sgoMs), p95: '', ratio: `${ratio(sgoMs / floor.stats.median, 'of floor')}; sigverify ${ratio(ours.stats.median / sgoMs, 'of sigstore-go')}`, target: '', met: '' },
       { measurement: `   floor: ${floorChecks.length} ECDSA verifications, node:crypto, pre-parsed keys`, median: ms(floor.stats.median), p95: ms(floor.stats.p95), ratio: ratio(ours.stats.median / floor.stats.median, '(sigverify of floor)'), target: '', met: '' },
     );
-    figures[`cpu.${format}`] = { sigverifyPerCandidate: summary(ours), sigverifyWholeImage: summary(whole), sigstoreJs: summary(sigstoreJs), floor: summary(floor, { checks: floorChecks }), ratioToSigstoreJs: vsBare, ratioToFloor: ours.stats.median / floor.stats.median };
+    figures[`cpu.${format}`] = { sigverifyPerCandidate: summary(ours), sigverifyWholeImage: summary(whole), sigstoreJs: summary(sigstoreJs), floor: summary(floor, { checks: floorChecks }), ratioToSigstoreJs: vsBare, ratioToFloor: ours.stats.median / floor.stats.median, sigstoreGo: sgoMs === undefined ? { unavailable: sgo.available ? '' : sgo.reason } : { msPerOp: sgoMs, version: sgo.available ? sgo.version : '' } };
     if (format === 'legacy') {
+      panelTargets.push({ value: 2 * floor.stats.median, label: 'cpu-vs-floor, 2 × the ECDSA floor' });
+      if (sgoMs !== undefined) panelTargets.push({ value: sgoMs, label: 'cpu-vs-sigstore-go, 1 × sigstore-go' });
       series.push(
         { label: 'sigverify', color: '#1f77b4', samples: ours.samples },
         { label: 'bare @sigstore/verify', color: '#ff7f0e', samples: sigstoreJs.samples },
@@ -275,7 +355,20 @@ async function cpuSection(ctx: Context): Promise<void> {
       );
     }
   }
-  chartPanels.push({ title: '2. CPU time per signature, material in memory (legacy .sig)', unit: 'ms of CPU (user + system)', series, log: true });
+  chartPanels.push({ title: 'CPU time per signature, material in memory (legacy .sig)', unit: 'ms of CPU (user + system)', series, log: true, targets: panelTargets });
+  const worst = (pick: (r: { sgo?: number; floor: number }) => number | undefined): { value: number; format: Format } | undefined => {
+    const values = FORMATS.flatMap((format) => {
+      const r = ratios[format];
+      const v = r === undefined ? undefined : pick(r);
+      return v === undefined ? [] : [{ value: v, format }];
+    });
+    return values.length < FORMATS.length ? undefined : values.reduce((a, b) => (b.value > a.value ? b : a));
+  };
+  const floorWorst = worst((r) => r.floor);
+  if (floorWorst !== undefined) recordTarget('cpu-vs-floor', floorWorst.value, `median CPU per signature in memory ÷ the format's ECDSA floor, worse format (${LABEL[floorWorst.format]}); ${FORMATS.map((f) => `${f} ${ratios[f]?.floor.toFixed(2) ?? '?'}`).join(', ')}`);
+  const sgoWorst = worst((r) => r.sgo);
+  if (sgoWorst !== undefined) recordTarget('cpu-vs-sigstore-go', sgoWorst.value, `median CPU per signature in memory ÷ sigstore-go ns/op on the same bundle, worse format (${LABEL[sgoWorst.format]}); ${FORMATS.map((f) => `${f} ${ratios[f]?.sgo?.toFixed(2) ?? '?'}`).join(', ')}`);
+  else targetNotMeasured('cpu-vs-sigstore-go', sgo.available ? 'sigstore-go did not run' : sgo.reason);
 }
 
 /** 3. Cold CLI processes. */
@@ -334,7 +427,9 @@ async function coldSection(ctx: Context): Promise<void> {
       { measurement: '   sigverify verify, legacy .sig, oci: layout on tmpfs (no network)', median: ms(cold.layout.stats.median), p95: ms(cold.layout.stats.p95), ratio: ratio(cold.layout.stats.median / node, 'of node + import'), target: '', met: '' },
       { measurement: "   floor: node starting and import('@sigstore/verify')", median: ms(node), p95: ms(cold.node.stats.p95), ratio: '', target: '', met: '' },
     );
+    await executableColdRuns({ legacy: reference(ctx, legacy), bundle: reference(ctx, bundle) }, env, ctx.work);
     figures['cold'] = {
+      ...(figures['cold'] as Record<string, unknown> | undefined),
       sigverifyLegacy: summary(cold.legacy),
       sigverifyBundle: summary(cold.bundle),
       sigverifyLayout: summary(cold.layout),
@@ -344,6 +439,83 @@ async function coldSection(ctx: Context): Promise<void> {
   } finally {
     await rm(layoutRoot, { recursive: true, force: true });
   }
+}
+
+/**
+ * The single executable cold (issue 16): the fixture layout against `node -e 0`,
+ * and the same registry image as `cosign verify` (v3) with the same
+ * trusted_root.json. Built from this tree first (packaging/sea.ts, seconds).
+ */
+async function executableColdRuns(refs: Record<Format, string>, env: NodeJS.ProcessEnv, work: string): Promise<void> {
+  const runs = CONFIG.coldRuns;
+  progress('cold: building the single executable (packaging/sea.ts) into the work directory');
+  // Not over dist-bin/: that one belongs to `npm run package`, with its SHA256SUMS.
+  let exe: string;
+  try {
+    exe = (await buildExecutable(join(work, 'sigverify-linux-x64'))).path;
+  } catch (error) {
+    const reason = `the single executable could not be built: ${(error as Error).message.split('\n')[0] ?? ''}`;
+    for (const id of ['cold-vs-node', 'cold-vs-cosign']) targetNotMeasured(id, reason);
+    notes.push(reason);
+    return;
+  }
+  const fixtureVerify = ['verify', 'oci:fixtures/layout:signed', '--certificate-identity', FIXTURE_IDENTITY, '--certificate-oidc-issuer', FIXTURE_ISSUER, '--trusted-root', 'fixtures/trust/trusted_root.json'];
+  const policy = ['--certificate-identity', FIXTURE_IDENTITY, '--certificate-oidc-issuer', FIXTURE_ISSUER, '--trusted-root', TEST_TRUSTED_ROOT];
+  progress(`cold: ${runs} runs each of node -e 0, the executable on the fixture layout and on the registry images, cosign v3 verify`);
+  const node = await processTime(runs, 2, { cwd: REPO_ROOT, env, args: ['-e', '0'] });
+  const layout = await processTime(runs, 2, { cwd: REPO_ROOT, env, args: fixtureVerify }, exe);
+  const registry: Partial<Record<Format, Series>> = {};
+  for (const format of FORMATS) registry[format] = await processTime(runs, 2, { cwd: REPO_ROOT, env, args: ['verify', refs[format], ...policy] }, exe);
+  const cosign = toolBinary(REPO_ROOT, 'cosign3', 'cosign');
+  const cosignRuns: Partial<Record<Format, Series>> = {};
+  if (cosign.available) {
+    for (const format of FORMATS) cosignRuns[format] = await processTime(runs, 2, { cwd: REPO_ROOT, env, args: ['verify', ...policy, refs[format]] }, cosign.path);
+  } else {
+    notes.push(`cosign not measured: ${cosign.reason}`);
+  }
+  rows.push({ measurement: '   single executable (packaging/sea.ts): sigverify verify, fixture oci: layout', median: ms(layout.stats.median), p95: ms(layout.stats.p95), ratio: ratio(layout.stats.median / node.stats.median, 'of node -e 0'), target: '≤ 2× node -e 0', met: met(layout.stats.median <= 2 * node.stats.median) });
+  rows.push({ measurement: '   baseline: node -e 0 (the Node the executable is made from)', median: ms(node.stats.median), p95: ms(node.stats.p95), ratio: '', target: '', met: '' });
+  for (const format of FORMATS) {
+    const ours = registry[format] as Series;
+    const theirs = cosignRuns[format];
+    rows.push({ measurement: `   executable: sigverify verify, ${LABEL[format]} (loopback registry, --trusted-root)`, median: ms(ours.stats.median), p95: ms(ours.stats.p95), ratio: theirs === undefined ? ratio(ours.stats.median / node.stats.median, 'of node -e 0') : ratio(ours.stats.median / theirs.stats.median, 'of cosign v3'), target: '≤ 0.5× cosign', met: theirs === undefined ? '' : met(ours.stats.median <= 0.5 * theirs.stats.median) });
+    if (theirs !== undefined) rows.push({ measurement: `   baseline: cosign ${cosign.available ? cosign.version : ''} verify, same image and trusted_root.json`, median: ms(theirs.stats.median), p95: ms(theirs.stats.p95), ratio: ratio(theirs.stats.median / node.stats.median, 'of node -e 0'), target: '', met: '' });
+  }
+  chartPanels.push({
+    title: 'Cold processes: the single executable, node -e 0, cosign v3 (legacy .sig image)',
+    unit: 'ms, spawn to exit',
+    series: [
+      { label: 'node -e 0', color: '#7f7f7f', samples: node.samples },
+      { label: 'sigverify executable, fixture oci: layout', color: '#1f77b4', samples: layout.samples },
+      { label: 'sigverify executable, loopback registry', color: '#17becf', samples: (registry.legacy as Series).samples },
+      ...(cosignRuns.legacy === undefined ? [] : [{ label: 'cosign v3 verify, loopback registry', color: '#ff7f0e', samples: cosignRuns.legacy.samples }]),
+    ],
+    targets: [
+      { value: 2 * node.stats.median, label: 'cold-vs-node, 2 × node -e 0' },
+      ...(cosignRuns.legacy === undefined ? [] : [{ value: 0.5 * cosignRuns.legacy.stats.median, label: 'cold-vs-cosign, 0.5 × cosign' }]),
+    ],
+  });
+  recordTarget('cold-vs-node', layout.stats.median / node.stats.median, `median cold executable verify of the fixture layout (${ms(layout.stats.median)}) ÷ median node -e 0 (${ms(node.stats.median)})`);
+  if (cosign.available) {
+    const worst = FORMATS.map((format) => ({ format, value: (registry[format] as Series).stats.median / (cosignRuns[format] as Series).stats.median })).reduce((a, b) => (b.value > a.value ? b : a));
+    recordTarget('cold-vs-cosign', worst.value, `median cold executable verify ÷ median cold cosign v3 verify, same registry image, worse format (${LABEL[worst.format]}); ${FORMATS.map((f) => `${f} ${ms((registry[f] as Series).stats.median)} vs ${ms((cosignRuns[f] as Series).stats.median)}`).join(', ')}`);
+  } else {
+    targetNotMeasured('cold-vs-cosign', cosign.reason);
+  }
+  figures['cold'] = {
+    executable: { nodeE0: summary(node), fixtureLayout: summary(layout), registry: Object.fromEntries(FORMATS.map((f) => [f, summary(registry[f] as Series)])) },
+    cosign: cosign.available ? { version: cosign.version, ...Object.fromEntries(FORMATS.map((f) => [f, summary(cosignRuns[f] as Series)])) } : { unavailable: cosign.reason },
+  };
+}
+
+/** The targets as a Markdown table: id, value, target, met, and what was divided by what. */
+function targetsMarkdown(list: readonly Target[]): string {
+  const lines = ['| target | value | target | met? | measured as |', '|---|---|---|---|---|'];
+  for (const t of list) {
+    const cells = [t.id, t.value === null ? 'not measured' : t.value.toFixed(2), t.target, t.value === null ? 'no' : met(t.met), t.notMeasured ?? t.measuredAs];
+    lines.push(`| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** Clock ticks per second of /proc times (USER_HZ; 100 on Linux). */
@@ -420,12 +592,13 @@ async function throughputSection(ctx: Context): Promise<void> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'index.js'))) throw new Error('dist/index.js is missing: run npm run build first (npm run bench does)');
   const scripts = await javascriptThroughputScripts(ctx.work);
   const pass = async (name: string, references: string[]): Promise<ThroughputResult & { registryMs: number | undefined }> => {
-    const config: ThroughputConfig = { workerUrl: scripts.worker, apiUrl: pathToFileURL(join(REPO_ROOT, 'dist', 'index.js')).href, references, workers: CONFIG.workers, inFlight: CONFIG.inFlightPerWorker, trustedRoot: TEST_TRUSTED_ROOT, identity: FIXTURE_IDENTITY, issuer: FIXTURE_ISSUER };
+    const config: ThroughputConfig = { workerUrl: scripts.worker, apiUrl: pathToFileURL(join(REPO_ROOT, 'dist', 'index.js')).href, references, workers: CONFIG.workers, inFlight: CONFIG.inFlightPerWorker, trustedRoot: TEST_TRUSTED_ROOT, identity: FIXTURE_IDENTITY, issuer: FIXTURE_ISSUER, ...(CONFIG.youngGenerationMb > 0 ? { youngGenerationMb: CONFIG.youngGenerationMb } : {}) };
     const configPath = join(ctx.work, `throughput-${name}.json`);
     await writeFile(configPath, JSON.stringify(config));
     const registryBefore = registryCpuMs();
     // Asynchronously: this process must keep draining the registry's output.
-    const { stdout } = await promisify(execFile)(process.execPath, [scripts.main, configPath], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+    const env = { ...process.env, ...(CONFIG.mallocArenas > 0 ? { MALLOC_ARENA_MAX: String(CONFIG.mallocArenas) } : {}) };
+    const { stdout } = await promisify(execFile)(process.execPath, [scripts.main, configPath], { cwd: REPO_ROOT, env, maxBuffer: 64 * 1024 * 1024 });
     const registryAfter = registryCpuMs();
     const result = JSON.parse(stdout) as ThroughputResult;
     if (result.failures > 0) throw new Error(`throughput ${name}: ${result.failures} verifications failed: ${result.firstFailures.join('; ')}`);
@@ -440,6 +613,7 @@ async function throughputSection(ctx: Context): Promise<void> {
 
   const layouts = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'sigverify-bench-layouts-'));
   const series: ChartSeries[] = [];
+  const perFormat: Array<{ format: Format; overhead?: number; capacity?: number; peakMb: number }> = [];
   const shape = `${CONFIG.workers} workers × ${CONFIG.inFlightPerWorker} in flight`;
   try {
     for (const format of FORMATS) {
@@ -467,7 +641,7 @@ async function throughputSection(ctx: Context): Promise<void> {
         },
         { measurement: '   latency per verification under load', median: ms(latency.median), p95: ms(latency.p95), ratio: '', target: '', met: '' },
         {
-          measurement: '   peak RSS of the process (sampled every 5 ms / getrusage maxRSS)',
+          measurement: '   peak RSS of the process (sampled every 5 ms / kernel high-water mark VmHWM)',
           median: `${(peak / 1e6).toFixed(0)} MB`,
           p95: '',
           ratio: ratio(peak / result.rss.idle, `of idle (${(result.rss.idle / 1e6).toFixed(0)} MB)`),
@@ -499,6 +673,12 @@ async function throughputSection(ctx: Context): Promise<void> {
           met: '',
         },
       );
+      const inMemory = ctx.inMemoryCpu[format];
+      perFormat.push({
+        format,
+        peakMb: Math.max(peak, peakOf(local)) / 1e6,
+        ...(inMemory === undefined ? {} : { overhead: result.cpuMs / result.verifications / inMemory, capacity: local.perSecond / ((1000 * cpus().length) / inMemory) }),
+      });
       const figure = (r: ThroughputResult & { registryMs: number | undefined }): Record<string, unknown> => ({ ...r, latencies: undefined, latency: { ...quantiles(r.latencies), samples: r.latencies.map((v) => Number(v.toFixed(3))) }, peakRss: peakOf(r), peakRssMiB: mib(peakOf(r)) });
       figures[`throughput.${format}`] = { registry: { ...figure(result), sequentialPerSecond: sequential }, layout: figure(local) };
       series.push({ label: LABEL[format], color: COLORS[format], samples: result.latencies });
@@ -506,7 +686,26 @@ async function throughputSection(ctx: Context): Promise<void> {
   } finally {
     await rm(layouts, { recursive: true, force: true });
   }
-  chartPanels.push({ title: `4. Latency per verification under load, from the registry (${shape})`, unit: 'ms', series });
+  chartPanels.push({ title: `Latency per verification under load, from the registry (${shape})`, unit: 'ms', series });
+  const worst = (pick: (p: (typeof perFormat)[number]) => number | undefined, direction: 'max' | 'min'): { format: Format; value: number } | undefined => {
+    const values = perFormat.flatMap((p) => {
+      const v = pick(p);
+      return v === undefined ? [] : [{ format: p.format, value: v }];
+    });
+    if (values.length < FORMATS.length) return undefined;
+    return values.reduce((a, b) => ((direction === 'max' ? b.value > a.value : b.value < a.value) ? b : a));
+  };
+  const each = (pick: (p: (typeof perFormat)[number]) => number | undefined): string => perFormat.map((p) => `${p.format} ${pick(p)?.toFixed(2) ?? '?'}`).join(', ');
+  const rss = worst((p) => p.peakMb, 'max');
+  if (rss !== undefined) recordTarget('rss', rss.value, `peak RSS, MB, of the throughput process over all its passes (${shape}), worse format (${LABEL[rss.format]}); ${each((p) => p.peakMb)}`);
+  const overhead = worst((p) => p.overhead, 'max');
+  const capacity = worst((p) => p.capacity, 'min');
+  if (overhead === undefined || capacity === undefined) {
+    for (const id of ['registry-cpu-overhead', 'layout-throughput']) targetNotMeasured(id, 'needs the cpu section (in-memory CPU per image) in the same run');
+  } else {
+    recordTarget('registry-cpu-overhead', overhead.value, `mean verifier CPU per image in the registry pass ÷ mean CPU per whole image in memory (section cpu), worse format (${LABEL[overhead.format]}); ${each((p) => p.overhead)}`);
+    recordTarget('layout-throughput', capacity.value, `verifications/s from OCI layouts ÷ (${cpus().length} cores ÷ mean in-memory CPU per image), worse format (${LABEL[capacity.format]}); ${each((p) => p.capacity)}`);
+  }
 }
 
 /** What an HTTP request was for, from its path. */
@@ -526,13 +725,12 @@ function requestKind(url: string): string {
 
 /** 5. HTTP requests per verification, connection reuse, and TUF requests. */
 async function requestsSection(ctx: Context): Promise<void> {
+  // Counted as undici sees them (sigverify's pooled agent and fetch both publish these channels): what went on the wire.
   const log: Array<{ kind: string; status: number }> = [];
-  const counting: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init);
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    log.push({ kind: requestKind(url), status: response.status });
-    return response;
-  };
+  subscribe('undici:request:headers', (message) => {
+    const { request, response } = message as { request: { origin?: string | URL; path?: string }; response: { statusCode: number } };
+    log.push({ kind: requestKind(`${String(request.origin ?? '')}${request.path ?? ''}`), status: response.statusCode });
+  });
   // Every request this process makes, whatever makes it: undici (fetch) and node:http.
   const origins = new Map<string, number>();
   let connections = 0;
@@ -548,7 +746,7 @@ async function requestsSection(ctx: Context): Promise<void> {
   subscribe('http.client.request.start', onRequest);
   subscribe('undici:client:connected', onConnect);
 
-  const verifier = await ImageVerifier.create(POLICY, { trust: trustedRootFile(TEST_TRUSTED_ROOT), fetch: counting });
+  const verifier = await ImageVerifier.create(POLICY, { trust: trustedRootFile(TEST_TRUSTED_ROOT) });
   const minimum: Record<Format, { count: number; what: string }> = {
     legacy: { count: 5, what: `${MINIMUM_GETS.legacy.count} for the format (${MINIMUM_GETS.legacy.what}) + 2 referrers probes (API, sha256-<hex> tag), since both formats are always read` },
     bundle: { count: 6, what: `${MINIMUM_GETS.bundle.count} for the format (${MINIMUM_GETS.bundle.what}) + 1 .sig probe, since both formats are always read` },
@@ -578,13 +776,54 @@ async function requestsSection(ctx: Context): Promise<void> {
     const registryOrigin = ctx.registry.url;
     const otherRequests = [...origins].filter(([origin]) => !origin.startsWith(registryOrigin) && origin !== ctx.registry.host).reduce((n, [, c]) => n + c, 0);
     rows.push(
-      { measurement: `5. HTTP requests per verification, ${LABEL[format]} by tag: ${perVerification.join(', ')}`, median: String(median), p95: String(p95), ratio: ratio(median / minimum[format].count, 'of minimum'), target: `= ${minimum[format].count}: ${minimum[format].what}`, met: met(median === minimum[format].count && p95 === minimum[format].count) },
+      { measurement: `5. HTTP requests per verification on docker-registry (no referrers API), ${LABEL[format]} by tag: ${perVerification.join(', ')}`, median: String(median), p95: String(p95), ratio: ratio(median / minimum[format].count, 'of minimum'), target: `= ${minimum[format].count}: ${minimum[format].what}`, met: met(median === minimum[format].count && p95 === minimum[format].count) },
       { measurement: `   new TCP connections over ${runs} sequential verifications (${runs * median} requests; keep-alive)`, median: `${connections} (${(connections / runs).toFixed(2)} per verification)`, p95: '', ratio: '', target: 'reused (≪ 1 per verification)', met: met(connections / runs < 0.5) },
       { measurement: '   requests to anything but the registry (TUF, …), trust from a pinned trusted_root.json', median: String(otherRequests), p95: '', ratio: '', target: '0', met: met(otherRequests === 0) },
     );
     figures[`requests.${format}`] = { perVerification: summary({ stats: { n: counts.length, median, p95, mean: counts.reduce((a, b) => a + b, 0) / counts.length, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 }, samples: counts }), byKind: Object.fromEntries([...kinds].map(([k, n]) => [k, n / counts.length])), minimum: minimum[format], connections, connectionRuns: runs, otherRequests };
   }
+  await olaregRequests(ctx, verifier, log);
   notes.push('TUF: with a `trusted-root` source no TUF request is made at all (shown above); the TUF client itself (warm cache: zero requests when timestamp.json is fresh, as tuf-js caches it) is covered by test/trust-root, not timed here.');
+}
+
+/**
+ * The same counts on a registry with the referrers API (olareg, from the
+ * peers' tools): bundles are listed by the API, so neither the fallback tag
+ * nor its 404 is read; the .sig tag is still probed, as cosign does.
+ */
+async function olaregRequests(ctx: Context, verifier: ImageVerifier, log: Array<{ kind: string; status: number }>): Promise<void> {
+  const olareg = await startOlareg(REPO_ROOT);
+  if (!olareg.available) {
+    notes.push(`requests on a registry with the referrers API not measured: ${olareg.reason}`);
+    return;
+  }
+  const minimum: Record<Format, { count: number; what: string }> = {
+    legacy: { count: 4, what: 'manifest, .sig manifest, payload blob + 1 referrers API probe (an empty index)' },
+    bundle: { count: 5, what: 'manifest, referrers API, referrer manifest, bundle blob + 1 .sig probe' },
+  };
+  try {
+    for (const format of FORMATS) {
+      const images = imagesOf('requests', ctx.images[format]).slice(0, CONFIG.requestRuns);
+      progress(`requests: ${LABEL[format]} on olareg ${olareg.version} (referrers API), ${images.length} counted verifications`);
+      await pushImages(olareg.url, images, 4);
+      const counts: number[] = [];
+      const kinds = new Map<string, number>();
+      for (const minted of images) {
+        log.length = 0;
+        assertVerified(await verifier.verify(`${olareg.host}/${BENCH_REPOSITORY}:${minted.tag}`), minted.tag);
+        counts.push(log.length);
+        for (const entry of log) kinds.set(`${entry.kind} → ${entry.status}`, (kinds.get(`${entry.kind} → ${entry.status}`) ?? 0) + 1);
+      }
+      const sorted = [...counts].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+      const p95 = sorted[Math.ceil(0.95 * sorted.length) - 1] ?? Number.NaN;
+      const perVerification = [...kinds].map(([kind, n]) => `${kind} ×${(n / counts.length).toFixed(2).replace(/\.00$/, '')}`);
+      rows.push({ measurement: `5. HTTP requests per verification on olareg (referrers API), ${LABEL[format]} by tag: ${perVerification.join(', ')}`, median: String(median), p95: String(p95), ratio: ratio(median / minimum[format].count, 'of minimum'), target: `= ${minimum[format].count}: ${minimum[format].what}`, met: met(median === minimum[format].count && p95 === minimum[format].count) });
+      figures[`requests.olareg.${format}`] = { median, p95, byKind: Object.fromEntries([...kinds].map(([k, n]) => [k, n / counts.length])), minimum: minimum[format], olareg: olareg.version };
+    }
+  } finally {
+    await olareg.stop();
+  }
 }
 
 /** 6. Cache hits: a ResultCache lookup, and a whole ModuleGate.check answered from the cache. */
@@ -603,11 +842,11 @@ async function cacheSection(ctx: Context): Promise<void> {
   });
 
   let gateRequests = 0;
-  const countingFetch: typeof fetch = (input, init) => {
+  subscribe('undici:request:create', () => {
     gateRequests++;
-    return fetch(input, init);
-  };
-  const gate = new ModuleGate({ trust: trustedRootFile(TEST_TRUSTED_ROOT), cache: new ResultCache(), fetch: countingFetch });
+  });
+  // The bench signs with the fixtures' test Sigstore, which the gate refuses unless told.
+  const gate = new ModuleGate({ trust: trustedRootFile(TEST_TRUSTED_ROOT), cache: new ResultCache(), allowTestTrustRootUnsafe: true });
   const module = {
     module_name: 'bench_algorithm',
     docker_tag: ref,
@@ -621,16 +860,17 @@ async function cacheSection(ctx: Context): Promise<void> {
   const gateHit = await wallTime(CONFIG.gateRuns, CONFIG.warmup, async () => {
     if (!(await gate.check(module)).cached) throw new Error('gate: expected a cache hit');
   });
+  const gateRequestsPerCall = gateRequests / (CONFIG.gateRuns + CONFIG.warmup);
   const manifestGet = await wallTime(CONFIG.gateRuns, CONFIG.warmup, async () => {
     await (await fetch(`${ctx.registry.url}/v2/${BENCH_REPOSITORY}/manifests/${minted.tag}`, { headers: { accept: MANIFEST_ACCEPT } })).arrayBuffer();
   });
   const warm = ctx.warmMedian.legacy;
   rows.push(
     { measurement: '6. ResultCache.get hit (in memory)', median: ms(hit.stats.median), p95: ms(hit.stats.p95), ratio: warm === undefined ? '' : `1/${Math.round(warm / hit.stats.median).toLocaleString('en')} of a warm verification`, target: '< 50 µs', met: met(hit.stats.median < 0.05) },
-    { measurement: `   ModuleGate.check answered from the cache (the tag is resolved every time: ${(gateRequests / (CONFIG.gateRuns + CONFIG.warmup)).toFixed(1)} HTTP requests per call)`, median: ms(gateHit.stats.median), p95: ms(gateHit.stats.p95), ratio: ratio(gateHit.stats.median / manifestGet.stats.median, 'of one manifest GET'), target: '', met: '' },
+    { measurement: `   ModuleGate.check answered from the cache (the tag is resolved every time: ${gateRequestsPerCall.toFixed(1)} HTTP requests per call)`, median: ms(gateHit.stats.median), p95: ms(gateHit.stats.p95), ratio: ratio(gateHit.stats.median / manifestGet.stats.median, 'of one manifest GET'), target: '', met: '' },
     { measurement: '   baseline: one bare manifest GET (fetch)', median: ms(manifestGet.stats.median), p95: ms(manifestGet.stats.p95), ratio: '', target: '', met: '' },
   );
-  figures['cache'] = { resultCacheGet: { ...hit.stats }, gateCheckHit: summary(gateHit, { requestsPerCall: gateRequests / (CONFIG.gateRuns + CONFIG.warmup) }), manifestGet: summary(manifestGet) };
+  figures['cache'] = { resultCacheGet: { ...hit.stats }, gateCheckHit: summary(gateHit, { requestsPerCall: gateRequestsPerCall }), manifestGet: summary(manifestGet) };
 }
 
 // ---------------------------------------------------------------------------
@@ -685,6 +925,7 @@ async function main(): Promise<void> {
       work,
       trustedRoot: TrustedRoot.fromJSON(JSON.parse(await readFile(TEST_TRUSTED_ROOT, 'utf8'))),
       warmMedian: {},
+      inMemoryCpu: {},
     };
     const run: Record<Section, (c: Context) => Promise<void>> = { warm: warmSection, cpu: cpuSection, cold: coldSection, throughput: throughputSection, requests: requestsSection, cache: cacheSection };
     const contention: Record<string, number | undefined> = {};
@@ -706,7 +947,8 @@ async function main(): Promise<void> {
     const durationS = (performance.now() - started) / 1000;
     const loadAtEnd = loadavg()[0] ?? 0;
     const description = machine();
-    const table = markdownTable(rows);
+    const targetsTable = targetsMarkdown(targetList());
+    const table = `${targetsTable}\n${markdownTable(rows)}`;
     const header = `Machine: ${String(description['cpus'])} × ${String(description['cpuModel'])}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, @sigstore/verify ${versionOf('@sigstore/verify')}; ${CONFIG.imagesPerFormat} images per format (minted ${(mintMs / 1000).toFixed(1)} s, pushed ${(pushMs / 1000).toFixed(1)} s); whole run ${durationS.toFixed(0)} s; load average (1 min) ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end (this run's own load included).`;
     const markdown = `${header}\n\n${table}${notes.length > 0 ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
     process.stdout.write(markdown);
@@ -716,7 +958,7 @@ async function main(): Promise<void> {
     await writeFile(join(results, 'results.md'), `# sigverify benchmark\n\nCommand: \`npm run bench\`\n\n${markdown}`);
     await writeFile(
       join(results, 'results.json'),
-      `${JSON.stringify({ mediaType: 'application/vnd.sigverify.bench-results+json;version=1', date: new Date().toISOString(), machine: description, config: CONFIG, sections: [...selected], mintMs, pushMs, durationS, loadAverage: { start: loadAtStart, end: loadAtEnd }, otherProcessesCpuSharePercent: contention, table: rows, notes, figures }, null, 1)}\n`,
+      `${JSON.stringify({ mediaType: 'application/vnd.sigverify.bench-results+json;version=1', date: new Date().toISOString(), machine: description, config: CONFIG, sections: [...selected], mintMs, pushMs, durationS, loadAverage: { start: loadAtStart, end: loadAtEnd }, otherProcessesCpuSharePercent: contention, targets: targetList(), table: rows, notes, figures }, null, 1)}\n`,
     );
     if (chartPanels.length > 0) {
       await writeFile(join(results, 'latency.svg'), svgChart('sigverify latency distributions', `${String(description['cpus'])} × ${String(description['cpuModel'])}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`, chartPanels));

@@ -12,6 +12,7 @@
  *
  *   node throughput.mjs CONFIG.json   → one JSON object on stdout
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -25,6 +26,11 @@ export interface ThroughputConfig {
   readonly references: readonly string[];
   readonly workers: number;
   readonly inFlight: number;
+  /**
+   * Each worker's V8 young generation, MiB (`resourceLimits.maxYoungGenerationSizeMb`);
+   * undefined: V8's default (which sizes it for throughput, not for RSS).
+   */
+  readonly youngGenerationMb?: number;
   readonly trustedRoot: string;
   readonly identity: string;
   readonly issuer: string;
@@ -38,12 +44,22 @@ export interface ThroughputResult {
   readonly latencies: number[];
   readonly failures: number;
   readonly firstFailures: string[];
-  /** Bytes. `idle`: workers started, trust loaded, nothing verified yet. */
+  /** Bytes. `idle`: workers started, trust loaded, nothing verified yet; `maxRss`: the kernel's high-water mark (VmHWM). */
   readonly rss: { readonly idle: number; readonly peakSampled: number; readonly maxRss: number };
   /** Per worker: its V8 heap's peaks (committed `heapTotal` vs live `heapUsed`). */
   readonly workerHeaps: WorkerHeap[];
   /** CPU time of this process during the pass, ms (both workers and the sampler). */
   readonly cpuMs: number;
+}
+
+/** VmHWM of /proc/self/status in bytes; undefined off Linux. */
+function highWaterMark(): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
 }
 
 const configPath = process.argv[2];
@@ -60,7 +76,8 @@ const input: WorkerInput = {
   identity: config.identity,
   issuer: config.issuer,
 };
-const workers = Array.from({ length: config.workers }, () => new Worker(new URL(config.workerUrl), { workerData: input }));
+const resourceLimits = config.youngGenerationMb === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: config.youngGenerationMb } };
+const workers = Array.from({ length: config.workers }, () => new Worker(new URL(config.workerUrl), { workerData: input, ...resourceLimits }));
 const message = (worker: Worker, type: WorkerMessage['type']): Promise<WorkerMessage> =>
   new Promise((resolve, reject) => {
     const onMessage = (m: WorkerMessage): void => {
@@ -100,8 +117,10 @@ const result: ThroughputResult = {
   latencies,
   failures: failures.length,
   firstFailures: failures.slice(0, 5),
-  // maxRSS is in KiB (getrusage ru_maxrss): the process's peak over its whole life.
-  rss: { idle, peakSampled, maxRss: process.resourceUsage().maxRSS * 1024 },
+  // The kernel's high-water mark of this process's RSS (VmHWM, /proc/PID/status), not getrusage's
+  // ru_maxrss: Linux carries ru_maxrss over execve, so a child started by a large parent would
+  // report the parent's size.
+  rss: { idle, peakSampled, maxRss: highWaterMark() ?? peakSampled },
   workerHeaps: reports.flatMap((r) => (r.type === 'done' ? [r.heap] : [])),
   cpuMs: (cpu.user + cpu.system) / 1000,
 };

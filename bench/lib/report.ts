@@ -52,13 +52,20 @@ export interface ChartPanel {
   readonly series: readonly ChartSeries[];
   /** A logarithmic axis over every sample (for series whose scales differ tenfold). */
   readonly log?: boolean;
+  /** Vertical target lines, in the panel's unit (e.g. 2 × the floor's median). */
+  readonly targets?: ReadonlyArray<{ readonly value: number; readonly label: string }>;
 }
 
-const WIDTH = 860;
-const PANEL_HEIGHT = 250;
-const MARGIN = { left: 60, right: 20, top: 34, bottom: 58 };
+// The plot on the left, its legend to the right of it (outside the plot area).
+const PLOT_WIDTH = 640;
+const LEGEND_WIDTH = 420;
+const MARGIN = { left: 70, right: 20, top: 34, bottom: 58 };
+const LEGEND_GAP = 20;
+const WIDTH = MARGIN.left + PLOT_WIDTH + LEGEND_GAP + LEGEND_WIDTH + MARGIN.right;
+const PANEL_HEIGHT = 270;
 const BINS = 48;
-const LEGEND_WIDTH = 400;
+const TARGET_COLOR = '#b00020';
+const LEGEND_X = MARGIN.left + PLOT_WIDTH + LEGEND_GAP;
 
 function xml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -93,15 +100,17 @@ function logTicks(lo: number, hi: number): number[] {
  * at 1.25 × the largest p95 of the series, the few samples beyond falling in
  * the last bin (the legend says how many); a logarithmic one covers all.
  */
-function panel(p: ChartPanel, top: number): string {
+function panel(p: ChartPanel, top: number, number: number): string {
   const all = p.series.flatMap((s) => s.samples);
   const log = p.log === true;
   // Axis coordinates: the value itself, or its log10 on a logarithmic axis.
   const axis = (v: number): number => (log ? Math.log10(Math.max(v, 1e-6)) : v);
-  const lo = log ? axis(Math.min(...all)) : Math.max(0, Math.min(...all));
-  const hi = Math.max(log ? axis(Math.max(...all)) : 1.25 * Math.max(...p.series.map((s) => stats(s.samples).p95)), lo + 1e-6);
+  // The axis spans the targets too, so a target beyond every sample (either side) is drawn on it.
+  const targetValues = (p.targets ?? []).map((t) => t.value).filter((v) => Number.isFinite(v) && v > 0);
+  const lo = log ? axis(Math.min(...all, ...targetValues)) : Math.max(0, Math.min(...all, ...targetValues));
+  const hi = Math.max(log ? axis(Math.max(...all, ...targetValues)) : 1.1 * Math.max(1.25 * Math.max(...p.series.map((s) => stats(s.samples).p95)), ...targetValues), lo + 1e-6);
   const binWidth = (hi - lo) / BINS;
-  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+  const plotW = PLOT_WIDTH;
   const plotH = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
   const xAt = (a: number): number => MARGIN.left + ((Math.min(a, hi) - lo) / (hi - lo)) * plotW;
   const x = (v: number): number => xAt(axis(v));
@@ -116,7 +125,7 @@ function panel(p: ChartPanel, top: number): string {
   const maxFraction = Math.max(...histograms.flat(), 1e-9);
   const y = (f: number): number => top + MARGIN.top + plotH - (f / maxFraction) * plotH;
   const out: string[] = [];
-  out.push(`<text x="${MARGIN.left}" y="${top + 20}" font-size="14" font-weight="bold">${xml(p.title)}</text>`);
+  out.push(`<text x="${MARGIN.left}" y="${top + 20}" font-size="14" font-weight="bold">${xml(`${number}. ${p.title}`)}</text>`);
   // Axes and ticks.
   const baseY = top + MARGIN.top + plotH;
   out.push(`<line x1="${MARGIN.left}" y1="${baseY}" x2="${MARGIN.left + plotW}" y2="${baseY}" stroke="#333"/>`);
@@ -128,7 +137,13 @@ function panel(p: ChartPanel, top: number): string {
   }
   const axisNote = log ? 'logarithmic axis' : 'last bin: everything beyond the axis';
   out.push(`<text x="${MARGIN.left + plotW / 2}" y="${baseY + 32}" font-size="12" text-anchor="middle">${xml(p.unit)} (${axisNote})</text>`);
-  out.push(`<text x="14" y="${top + MARGIN.top + plotH / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${top + MARGIN.top + plotH / 2})">share of runs</text>`);
+  out.push(`<text x="14" y="${top + MARGIN.top + plotH / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${top + MARGIN.top + plotH / 2})">share of runs per bin</text>`);
+  // The y scale: share of each series' runs in one bin.
+  for (const f of [0, maxFraction / 2, maxFraction]) {
+    const ty = y(f).toFixed(1);
+    out.push(`<line x1="${MARGIN.left - 4}" y1="${ty}" x2="${MARGIN.left}" y2="${ty}" stroke="#333"/>`);
+    out.push(`<text x="${MARGIN.left - 6}" y="${(Number(ty) + 4).toFixed(1)}" font-size="11" text-anchor="end">${(100 * f).toFixed(f === 0 ? 0 : 1)} %</text>`);
+  }
   // Histograms.
   p.series.forEach((s, i) => {
     const counts = histograms[i] as number[];
@@ -147,21 +162,32 @@ function panel(p: ChartPanel, top: number): string {
     }
     const beyond = s.samples.filter((v) => axis(v) > hi).length;
     const ly = top + MARGIN.top + 4 + i * 16;
-    out.push(`<rect x="${WIDTH - MARGIN.right - LEGEND_WIDTH}" y="${ly}" width="10" height="10" fill="${s.color}"/>`);
+    out.push(`<rect x="${LEGEND_X}" y="${ly}" width="10" height="10" fill="${s.color}"/>`);
     out.push(
-      `<text x="${WIDTH - MARGIN.right - LEGEND_WIDTH + 15}" y="${ly + 9}" font-size="11">${xml(`${s.label}: median ${summary.median.toPrecision(3)}, p95 ${summary.p95.toPrecision(3)} (n=${summary.n}${beyond > 0 ? `, ${beyond} beyond axis` : ''})`)}</text>`,
+      `<text x="${LEGEND_X + 15}" y="${ly + 9}" font-size="11">${xml(`${s.label}: median ${summary.median.toPrecision(3)}, p95 ${summary.p95.toPrecision(3)} (n=${summary.n}${beyond > 0 ? `, ${beyond} beyond axis` : ''})`)}</text>`,
     );
+  });
+  // Target lines, labelled in the legend.
+  (p.targets ?? []).forEach((t, i) => {
+    if (!Number.isFinite(t.value) || t.value <= 0) return;
+    const tx = x(t.value).toFixed(1);
+    out.push(`<line x1="${tx}" y1="${top + MARGIN.top - 6}" x2="${tx}" y2="${baseY}" stroke="${TARGET_COLOR}" stroke-width="2" stroke-dasharray="2 2"/>`);
+    out.push(`<text x="${tx}" y="${top + MARGIN.top - 8}" font-size="10" fill="${TARGET_COLOR}" text-anchor="middle">T${i + 1}</text>`);
+    const ly = top + MARGIN.top + 4 + (p.series.length + i) * 16;
+    out.push(`<line x1="${LEGEND_X}" y1="${ly + 5}" x2="${LEGEND_X + 10}" y2="${ly + 5}" stroke="${TARGET_COLOR}" stroke-width="2" stroke-dasharray="2 2"/>`);
+    out.push(`<text x="${LEGEND_X + 15}" y="${ly + 9}" font-size="11" fill="${TARGET_COLOR}">${xml(`T${i + 1} target: ${t.label} (${t.value.toPrecision(3)})`)}</text>`);
   });
   return out.join('\n');
 }
 
 export function svgChart(title: string, subtitle: string, panels: readonly ChartPanel[]): string {
   const height = 50 + panels.length * PANEL_HEIGHT;
-  const body = panels.map((p, i) => panel(p, 50 + i * PANEL_HEIGHT)).join('\n');
+  // Panels are numbered in the order they appear, whatever sections ran.
+  const body = panels.map((p, i) => panel(p, 50 + i * PANEL_HEIGHT, i + 1)).join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${MARGIN.left}" y="22" font-size="16" font-weight="bold">${xml(title)}</text>
-<text x="${MARGIN.left}" y="40" font-size="11" fill="#555">${xml(subtitle)} — solid line: median, dashed: p95</text>
+<text x="${MARGIN.left}" y="40" font-size="11" fill="#555">${xml(subtitle)} — solid line: median, dashed: p95, red dotted: target</text>
 ${body}
 </svg>
 `;

@@ -1,4 +1,7 @@
+import { type Readable, type Transform, pipeline } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
+import { constants as zlib, createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Agent, Dispatcher } from 'undici';
 import { z } from 'zod';
 import { type ErrorDetails, SigverifyError } from '../errors.ts';
 import type { Limits } from '../limits.ts';
@@ -6,13 +9,20 @@ import type { Limits } from '../limits.ts';
 /**
  * The one HTTP layer: every registry, token and TUF mirror request goes
  * through it (model: tuf-js `BaseFetcher.downloadFile`). It adds, on
- * top of the built-in `fetch`: one deadline per attempt covering headers and
+ * top of the transport: one deadline per attempt covering headers and
  * body, bounded retries with back-off, redirects followed by hand (so
  * `Authorization` never leaves the origin it was meant for), and body reads
  * capped while streaming. It knows nothing about manifests or auth.
+ *
+ * The transport is the caller's `fetch` when given (tests, embedders), else
+ * one pooled undici `Agent` per thread, spoken to with `request`: kept-alive
+ * connections per origin, and none of `fetch`'s per-request WHATWG objects
+ * (Request, Response, web streams), which cost a registry verification about
+ * as much CPU as verifying the signature did (bench/profile.ts).
  */
 export interface HttpContext {
-  readonly fetch: typeof fetch;
+  /** The transport; default the pooled undici agent (see above). */
+  readonly fetch?: typeof fetch;
   readonly limits: Limits;
   /** Permits plain http to any host; without it only loopback hosts may use http. */
   readonly allowHttp: boolean;
@@ -105,7 +115,7 @@ async function attemptOnce(request: HttpRequest, ctx: HttpContext): Promise<Atte
   const signal = ctx.signal === undefined ? timeout : AbortSignal.any([ctx.signal, timeout]);
   let url = request.url;
   try {
-    const fetched = await fetchFollowingRedirects(request, signal, ctx);
+    const fetched = await followingRedirects(request, signal, ctx);
     url = fetched.url;
     const { status, headers } = fetched.response;
     const body = isSuccess(status)
@@ -126,24 +136,24 @@ async function attemptOnce(request: HttpRequest, ctx: HttpContext): Promise<Atte
   }
 }
 
-async function fetchFollowingRedirects(
-  request: HttpRequest,
-  signal: AbortSignal,
-  ctx: HttpContext,
-): Promise<{ response: Response; url: URL }> {
+/** A response as both transports give it: status, headers, and the body as a stream of byte chunks. */
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Reads the next chunk; undefined at the end of the body. */
+  next(): Promise<Uint8Array | undefined>;
+  /** Stops reading: the rest of the body is not wanted. */
+  cancel(): Promise<void>;
+}
+
+async function followingRedirects(request: HttpRequest, signal: AbortSignal, ctx: HttpContext): Promise<{ response: RawResponse; url: URL }> {
   const visited = new Set<string>();
   let url = request.url;
   for (let redirects = 0; ; redirects++) {
     visited.add(url.href);
-    const response = await ctx.fetch(url, {
-      method: request.form === undefined && request.json === undefined ? 'GET' : 'POST',
-      headers: requestHeaders(request, url, ctx),
-      body: request.form ?? request.json,
-      redirect: 'manual',
-      signal,
-    });
+    const response = ctx.fetch === undefined ? await pooledRequest(request, url, signal, ctx) : await fetchRequest(ctx.fetch, request, url, signal, ctx);
     if (!REDIRECT_STATUSES.has(response.status)) return { response, url };
-    await discard(response);
+    await response.cancel();
     const target = resolveRedirect(url, response.headers.get('location'), ctx.allowHttp);
     const refusal =
       'refused' in target ? target.refused
@@ -161,18 +171,142 @@ async function fetchFollowingRedirects(
   }
 }
 
+/** A form (OAuth2 token endpoint) or JSON (Rekor's search) makes the request a POST. */
+function requestBody(request: HttpRequest): { method: 'GET' | 'POST'; body?: string } {
+  if (request.form !== undefined) return { method: 'POST', body: request.form.toString() };
+  if (request.json !== undefined) return { method: 'POST', body: request.json };
+  return { method: 'GET' };
+}
+
+/** One request through the caller's `fetch`, redirects left to {@link followingRedirects}. */
+async function fetchRequest(fetchImpl: typeof fetch, request: HttpRequest, url: URL, signal: AbortSignal, ctx: HttpContext): Promise<RawResponse> {
+  const { method, body } = requestBody(request);
+  const response = await fetchImpl(url, {
+    method,
+    headers: new Headers(requestHeaders(request, url, ctx)),
+    body: body ?? null,
+    redirect: 'manual',
+    signal,
+  });
+  const reader = response.body?.getReader();
+  return {
+    status: response.status,
+    headers: response.headers,
+    next: () => (reader === undefined ? Promise.resolve(undefined) : nextChunk(reader)),
+    cancel: async () => {
+      await (reader === undefined ? response.body?.cancel() : reader.cancel())?.catch(() => undefined);
+    },
+  };
+}
+
+// One agent per thread (module state is per isolate), created on the first request, so that commands
+// which never reach a registry (an OCI layout, a cached answer) do not load undici at all.
+let pool: Promise<Agent> | undefined;
+
+/** undici's keep-alive default is 4 s; a gate verifying now and then keeps its connections a little longer. */
+const KEEP_ALIVE_MS = 30_000;
+
+function pooledAgent(): Promise<Agent> {
+  pool ??= import('undici').then(({ Agent }) => new Agent({ keepAliveTimeout: KEEP_ALIVE_MS, keepAliveMaxTimeout: KEEP_ALIVE_MS }));
+  return pool;
+}
+
+/** One request through the pooled agent; undici's `request` never follows redirects by itself. */
+async function pooledRequest(request: HttpRequest, url: URL, signal: AbortSignal, ctx: HttpContext): Promise<RawResponse> {
+  const agent = await pooledAgent();
+  const headers = requestHeaders(request, url, ctx);
+  const { method, body: requestBytes } = requestBody(request);
+  const response: Dispatcher.ResponseData = await agent.request({
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    method,
+    headers,
+    body: requestBytes ?? null,
+    signal,
+  });
+  const { body } = response;
+  // Errors after we stop reading (a destroyed body, a reset socket) are not this request's outcome.
+  body.on('error', () => undefined);
+  const decoders = contentDecoders(response.headers['content-encoding']);
+  // Decoded: the body through its decoders (pipeline ends in, and destroys through, the last one).
+  const decoded: Readable = decoders.at(-1) ?? body;
+  if (decoders.length > 0) {
+    pipeline([body, ...decoders], () => undefined);
+    decoded.on('error', () => undefined);
+  }
+  const chunks = decoded[Symbol.asyncIterator]();
+  let started = false;
+  return {
+    status: response.statusCode,
+    headers: headersOf(response.headers),
+    next: async () => {
+      started = true;
+      const result = (await chunks.next()) as IteratorResult<unknown>;
+      if (result.done === true) return undefined;
+      if (!(result.value instanceof Uint8Array)) throw new TypeError('response body chunk is not a Uint8Array');
+      return result.value;
+    },
+    // An unread body (a redirect's, an error's) is drained up to a small limit so the connection
+    // stays in the pool; one read partly (over a cap) is dropped with its connection.
+    cancel: async () => {
+      if (!started && decoders.length === 0) await body.dump({ limit: DRAIN_LIMIT_BYTES }).catch(() => undefined);
+      else decoded.destroy();
+    },
+  };
+}
+
+/**
+ * Decoders for a Content-Encoding, innermost last, as fetch has them (undici
+ * `lib/web/fetch`): gzip, deflate and br decoded, leniently at the end of the
+ * stream; an unknown coding anywhere leaves the body as it came; more than
+ * five codings is refused. We do not ask for compression (no
+ * Accept-Encoding), but a server may compress anyway, and the caps count
+ * decoded bytes either way (a small gzip body can inflate to gigabytes).
+ */
+function contentDecoders(header: string | string[] | undefined): Transform[] {
+  const value = Array.isArray(header) ? header.join(',') : header;
+  if (value === undefined || value.trim() === '') return [];
+  const codings = value.toLowerCase().split(',').map((c) => c.trim());
+  if (codings.length > MAX_CONTENT_CODINGS) throw new TypeError(`too many content-encodings in response: ${codings.length}`);
+  const decoders: Transform[] = [];
+  for (const coding of codings.reverse()) {
+    if (coding === 'gzip' || coding === 'x-gzip') decoders.push(createGunzip({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }));
+    else if (coding === 'deflate') decoders.push(createInflate({ flush: zlib.Z_SYNC_FLUSH, finishFlush: zlib.Z_SYNC_FLUSH }));
+    else if (coding === 'br') decoders.push(createBrotliDecompress({ flush: zlib.BROTLI_OPERATION_FLUSH, finishFlush: zlib.BROTLI_OPERATION_FLUSH }));
+    else if (coding !== 'identity') return [];
+  }
+  return decoders;
+}
+
+const MAX_CONTENT_CODINGS = 5;
+
+/** Most bytes read and thrown away to keep a connection reusable (undici's own default for `dump`). */
+const DRAIN_LIMIT_BYTES = 128 * 1024;
+
+/** undici's header object as WHATWG Headers (what HttpResponse exposes); repeated headers joined by ", " as fetch does. */
+function headersOf(raw: Dispatcher.ResponseData['headers']): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  return headers;
+}
+
 /**
  * Credentials belong to one origin: `Authorization` goes only to the origin the
  * request was made for. A blob GET is typically redirected to object storage
  * (distribution-spec "Pulling blobs": 307 to a pre-signed URL), which must not
  * see the registry token.
  */
-function requestHeaders(request: HttpRequest, url: URL, ctx: HttpContext): Headers {
-  const headers = new Headers(request.headers);
-  headers.set('user-agent', ctx.userAgent);
-  if (request.json !== undefined) headers.set('content-type', 'application/json');
+function requestHeaders(request: HttpRequest, url: URL, ctx: HttpContext): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value;
+  headers['user-agent'] = ctx.userAgent;
+  if (request.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
+  else if (request.json !== undefined) headers['content-type'] = 'application/json';
   if (request.authorization !== undefined && url.origin === request.url.origin) {
-    headers.set('authorization', request.authorization);
+    headers['authorization'] = request.authorization;
   }
   return headers;
 }
@@ -228,10 +362,10 @@ function backoffDelay(attempt: number, limits: Limits): number {
 }
 
 /** Reads a body, failing as soon as more than `maxBytes` arrived (Content-Length is only used to fail early). */
-async function readBody(response: Response, maxBytes: number, tooLarge: () => SigverifyError): Promise<Uint8Array> {
+async function readBody(response: RawResponse, maxBytes: number, tooLarge: () => SigverifyError): Promise<Uint8Array> {
   const declared = declaredLength(response.headers);
   if (declared !== undefined && declared > maxBytes) {
-    await discard(response);
+    await response.cancel();
     throw tooLarge();
   }
   const chunks = await readChunks(response, maxBytes);
@@ -240,44 +374,53 @@ async function readBody(response: Response, maxBytes: number, tooLarge: () => Si
 }
 
 /** At most `maxBytes` of an error body, for the message; the rest is dropped and read errors ignored. */
-async function readErrorBody(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
+async function readErrorBody(response: RawResponse, maxBytes: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let ended = false;
   try {
     while (total < maxBytes) {
-      const value = await nextChunk(reader);
-      if (value === undefined) break;
+      const value = await response.next();
+      if (value === undefined) {
+        ended = true;
+        break;
+      }
       chunks.push(value.subarray(0, maxBytes - total));
       total += Math.min(value.byteLength, maxBytes - total);
     }
   } catch {
     // The error body is only decoration for the message.
   }
-  await reader.cancel().catch(() => undefined);
+  if (!ended) await response.cancel();
   return concat(chunks, total);
 }
 
 /** The body, or undefined once more than `maxBytes` arrived (the stream is then cancelled). */
-async function readChunks(response: Response, maxBytes: number): Promise<Uint8Array | undefined> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
+async function readChunks(response: RawResponse, maxBytes: number): Promise<Uint8Array | undefined> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const value = await nextChunk(reader);
-    if (value === undefined) return concat(chunks, total);
+    const value = await response.next();
+    if (value === undefined) {
+      // One chunk that owns its whole buffer is handed out as is: one copy fewer.
+      const [only] = chunks;
+      return chunks.length === 1 && only !== undefined && !isPooled(only) ? only : concat(chunks, total);
+    }
     total += value.byteLength;
     if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
+      await response.cancel();
       return undefined;
     }
     chunks.push(value);
   }
 }
 
-/** The next chunk of a body, or undefined at its end. Fetch bodies stream bytes; anything else is refused. */
+/** True when the bytes are a view into a larger buffer (a slice of a socket read), which must not be handed out as is. */
+function isPooled(bytes: Uint8Array): boolean {
+  return bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength;
+}
+
+/** The next chunk of a fetch body, or undefined at its end. Fetch bodies stream bytes; anything else is refused. */
 async function nextChunk(reader: ReadableStreamDefaultReader<unknown>): Promise<Uint8Array | undefined> {
   const result = await reader.read();
   if (result.done) return undefined;
@@ -302,10 +445,6 @@ function declaredLength(headers: Headers): number | undefined {
   if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') return undefined;
   const length = headers.get('content-length');
   return length !== null && /^\d+$/.test(length.trim()) ? Number(length.trim()) : undefined;
-}
-
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => undefined);
 }
 
 async function pause(ms: number, request: HttpRequest, ctx: HttpContext): Promise<void> {

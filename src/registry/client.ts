@@ -87,7 +87,7 @@ export class RegistryClient implements ContentStore {
     this.repository = repository;
     this.#baseUrl = new URL(`${scheme}://${registry}`);
     this.#http = {
-      fetch: options.fetch ?? globalThis.fetch,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       limits: options.limits ?? DEFAULT_LIMITS,
       allowHttp,
       userAgent: options.userAgent ?? DEFAULT_USER_AGENT,

@@ -1,4 +1,5 @@
 import { type Bundle, type SerializedBundle, bundleFromJSON } from '@sigstore/bundle';
+import type { X509Certificate } from '@sigstore/core';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { type SignedEntity, type Verifier, toSignedEntity } from '@sigstore/verify';
 import { bundleCertificateDer, dedupeTlogEntries } from '../bundle/sigstore-bundle.ts';
@@ -47,17 +48,18 @@ export function verifyBundleContent(
   }
   for (const entry of entries) checkTlogSigner(tlogVerifier(entry.canonicalizedBody), material, policy);
 
+  let parsed: X509Certificate | undefined;
   try {
-    verifyEntity(verifier, () => signedEntity(unique, artifact));
+    parsed = verifyEntity(verifier, () => signedEntity(unique, artifact));
   } catch (error) {
     // A checkpoint signed under a name sigstore-js does not accept (docs/formats.md pitfall 11):
     // verify proofs and checkpoints with the log key ourselves, then let
     // sigstore-js verify everything else on the proof-less form.
     if (!(error instanceof SigstoreRejected) || error.sigstoreCode !== 'TLOG_INCLUSION_PROOF_ERROR') throw error;
     for (const entry of entries) verifyInclusionIgnoringCheckpointName(entry, trustedRoot);
-    verifyEntity(verifier, () => signedEntity(withoutInclusionProofs(unique), artifact));
+    parsed = verifyEntity(verifier, () => signedEntity(withoutInclusionProofs(unique), artifact));
   }
-  const signer = checkSigner(material, policy);
+  const signer = checkSigner(material, policy, parsed);
 
   const first = entries[0];
   if (first === undefined) return signer;

@@ -1,3 +1,4 @@
+import type { X509Certificate } from '@sigstore/core';
 import { SignatureRejected } from '../errors.ts';
 import type { TlogVerifier } from '../bundle/tlog-body.ts';
 import { type Policy, certificateIdentity, checkIdentity, parseCertificate } from '../policy/index.ts';
@@ -55,13 +56,19 @@ export function checkTlogSigner(entry: TlogVerifier, material: SigningMaterial, 
 
 type SignerFields = Pick<SignatureOutcome, 'identity' | 'identityKind' | 'issuer' | 'githubWorkflow' | 'publicKey'>;
 
-/** The identity policy (keyless) on a certificate whose chain sigstore-js or our chain check verified. */
-export function checkSigner(material: SigningMaterial, policy: Policy): SignerFields {
+/**
+ * The identity policy (keyless) on a certificate whose chain sigstore-js or
+ * our chain check verified. `parsed` is that certificate as sigstore-js
+ * parsed it, if it did: read instead of parsing the DER once more, when it
+ * re-encodes to exactly these bytes.
+ */
+export function checkSigner(material: SigningMaterial, policy: Policy, parsed?: X509Certificate): SignerFields {
   if (policy.mode === 'key') return { publicKey: true };
   const der = material.certificateDer as Buffer;
   // sigstore-js does not check the leaf's extended key usage (docs/formats.md pitfall 15).
   checkCodeSigningEku(der);
-  const identity = certificateIdentity(parseCertificate(der as Buffer<ArrayBuffer>));
+  const certificate = parsed !== undefined && parsed.root.toDER().equals(der) ? parsed : parseCertificate(der as Buffer<ArrayBuffer>);
+  const identity = certificateIdentity(certificate);
   checkIdentity(policy, identity);
   return {
     ...(identity.primarySan === undefined ? {} : { identity: identity.primarySan.value, identityKind: identity.primarySan.kind }),

@@ -1,4 +1,5 @@
 import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
+import type { X509Certificate } from '@sigstore/core';
 import { PolicyError, type SignedEntity, type TrustMaterial, Verifier, VerificationError, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import { memoizeCertificate } from './memo-certificates.ts';
 import type { KeyObject } from 'node:crypto';
@@ -66,9 +67,11 @@ export class SigstoreRejected extends SignatureRejected {
  * Runs sigstore-js: timestamps, certificate chain and SCTs, tlog entries
  * (SET / inclusion proof, body vs content), signature. Identity policy is NOT
  * passed: sigstore-js matches SANs as unanchored regexps (docs/formats.md pitfall 6), so
- * identity is checked by our own policy code afterwards.
+ * identity is checked by our own policy code afterwards. Returns the signing
+ * certificate as sigstore-js parsed it (undefined for a key), so that the
+ * identity check reads it without parsing it again.
  */
-export function verifyEntity(verifier: Verifier, entity: () => SignedEntity): void {
+export function verifyEntity(verifier: Verifier, entity: () => SignedEntity): X509Certificate | undefined {
   let built: SignedEntity;
   try {
     built = entity();
@@ -78,6 +81,7 @@ export function verifyEntity(verifier: Verifier, entity: () => SignedEntity): vo
   }
   try {
     verifier.verify(built);
+    return built.key.$case === 'certificate' ? built.key.certificate : undefined;
   } catch (cause) {
     if (cause instanceof SignatureRejected) throw cause;
     if (cause instanceof VerificationError || cause instanceof PolicyError) {
@@ -90,6 +94,6 @@ export function verifyEntity(verifier: Verifier, entity: () => SignedEntity): vo
 }
 
 /** {@link verifyEntity} for a serialized bundle and its artifact (legacy layers converted to v0.1). */
-export function runSigstore(verifier: Verifier, bundle: SerializedBundle, artifact: Buffer | undefined): void {
-  verifyEntity(verifier, () => toSignedEntity(bundleFromJSON(bundle), artifact));
+export function runSigstore(verifier: Verifier, bundle: SerializedBundle, artifact: Buffer | undefined): X509Certificate | undefined {
+  return verifyEntity(verifier, () => toSignedEntity(bundleFromJSON(bundle), artifact));
 }

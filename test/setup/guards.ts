@@ -1,3 +1,4 @@
+import { subscribe } from 'node:diagnostics_channel';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
 
 /**
@@ -20,6 +21,17 @@ globalThis.fetch = (input: string | URL | Request, init?: RequestInit): Promise<
 };
 
 /**
+ * sigverify's own transport (src/http/http.ts, a pooled undici agent) does not
+ * go through fetch: every connection it is about to open is checked here, and
+ * a test that tried to reach beyond loopback fails after it ran.
+ */
+let offLoopback: string[] = [];
+subscribe('undici:client:beforeConnect', (message) => {
+  const { connectParams } = message as { connectParams: { hostname: string; port: string | number } };
+  if (!isLoopback(connectParams.hostname)) offLoopback.push(`${connectParams.hostname}:${connectParams.port}`);
+});
+
+/**
  * A test that writes to the console is either debugging left behind or a
  * library that logs where it should return or throw: both fail the test.
  * (Suite-level notices, such as an interop suite announcing that it is
@@ -40,6 +52,9 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  const reached = offLoopback;
+  offLoopback = [];
+  expect(reached, 'connections beyond loopback (only loopback is allowed in tests)').toEqual([]);
   for (const spy of spies) spy.mockRestore();
   expect(consoleCalls, 'stray console output').toEqual([]);
 });

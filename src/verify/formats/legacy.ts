@@ -1,3 +1,4 @@
+import type { X509Certificate } from '@sigstore/core';
 import { z } from 'zod';
 import { type LegacyBundle, legacyCertificateDer, legacyLayerToBundle } from '../../bundle/legacy.ts';
 import {
@@ -111,6 +112,7 @@ function verifyConverted(
   }
 
   const timestamps = converted.bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps.length ?? 0;
+  let parsed: X509Certificate | undefined;
   if (ctx.policy.mode === 'keyless' && converted.tlog === undefined && timestamps === 0) {
     // No trusted time at all: only possible with --insecure-ignore-tlog.
     // sigstore-js cannot verify a certificate without a timestamp (docs/formats.md pitfall 9);
@@ -124,7 +126,7 @@ function verifyConverted(
     if (ctx.policy.requireSct && ctx.trust.trustedRoot.ctlogs.length > 0) verifyEmbeddedSct(leaf, issuer, ctx.trust.trustedRoot);
     verifyPayloadSignature(leaf, artifact, content.signature);
   } else {
-    runSigstore(ctx.verifier, converted.bundle, artifact);
+    parsed = runSigstore(ctx.verifier, converted.bundle, artifact);
   }
-  return { ...checkSigner(material, ctx.policy), ...(converted.tlog === undefined ? {} : { tlog: tlogSummary(converted.tlog.bundle) }) };
+  return { ...checkSigner(material, ctx.policy, parsed), ...(converted.tlog === undefined ? {} : { tlog: tlogSummary(converted.tlog.bundle) }) };
 }
