@@ -264,7 +264,7 @@ describe('sigverify audit (in process)', () => {
     const text = io();
     expect(await runAudit(['summary', path], text.io)).toBe(0);
     expect(text.out.stdout).toContain('4 records');
-    expect(text.out.stdout).toMatch(/module-1\s+2\s+2\s+0\s+0\s+0\s+0\s+1/);
+    expect(text.out.stdout).toMatch(/module-1\s+2\s+2\s+0\s+0\s+0\s+0\s+0\s+1/);
     const json = io();
     expect(await runAudit(['summary', path, '--since', '2026-05-01T00:00:03Z', '--output', 'json'], json.io)).toBe(0);
     expect(JSON.parse(json.out.stdout)).toMatchObject({ mediaType: 'application/vnd.sigverify.audit-summary+json;version=1', records: 2 });
