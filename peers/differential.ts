@@ -21,6 +21,7 @@ import { createHash, createPrivateKey, generateKeyPairSync, sign as cryptoSign }
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InfraError, stackEnv } from './lib/stack-env.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -32,30 +33,13 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}` };
 }
-class InfraError extends Error {}
 function must(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   const r = run(cmd, args, env);
   if (r.code !== 0) throw new InfraError(`${[cmd, ...args].join(' ')} (exit ${r.code})\n${r.out}`);
   return r.out;
 }
 
-function loadEnv(): Record<string, string> {
-  const r = run(stack, ['env']);
-  if (r.code !== 0) throw new InfraError(`stack not running: ${r.out}`);
-  const env: Record<string, string> = {};
-  for (const line of r.out.split('\n')) {
-    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m?.[1] !== undefined && m[2] !== undefined) env[m[1]] = m[2];
-  }
-  return env;
-}
-
-const E = loadEnv();
-const need = (k: string): string => {
-  const v = E[k];
-  if (v === undefined) throw new InfraError(`missing ${k} in the stack env`);
-  return v;
-};
+const { need } = stackEnv();
 const cosign3 = need('STACK_COSIGN3');
 const cosign2 = need('STACK_COSIGN2');
 const crane = need('STACK_CRANE');

@@ -28,12 +28,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InfraError, stackEnv } from './lib/stack-env.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
 const stack = join(here, 'stack.sh');
 
-class InfraError extends Error {}
 interface Run { code: number; out: string; stdout: string }
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
@@ -57,22 +57,7 @@ function must(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string 
   return r.stdout;
 }
 
-function loadEnv(): Record<string, string> {
-  const r = run(stack, ['env']);
-  if (r.code !== 0) throw new InfraError(`stack not running: ${r.out}`);
-  const env: Record<string, string> = {};
-  for (const line of r.out.split('\n')) {
-    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (m?.[1] !== undefined && m[2] !== undefined) env[m[1]] = m[2];
-  }
-  return env;
-}
-const E = loadEnv();
-const need = (k: string): string => {
-  const v = E[k];
-  if (v === undefined) throw new InfraError(`missing ${k} in the stack env`);
-  return v;
-};
+const { need } = stackEnv();
 const cosign3 = need('STACK_COSIGN3');
 const crane = need('STACK_CRANE');
 const TR = need('STACK_TRUSTED_ROOT');

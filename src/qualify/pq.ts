@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS } from '../limits.ts';
 import { VERSION } from '../version.ts';
 import { installationIntegrity, systemIdentity, type Installation, type SystemIdentity } from './installation.ts';
 import { type WrittenReport, writeReportFiles } from './files.ts';
-import { escapeHtml, newReportId, pageStyle } from './report.ts';
+import { escapeHtml, newReportId, pageStyle, signatureBlock } from './report.ts';
 
 /**
  * Performance qualification (PQ): how the gate behaved in production over a
@@ -308,14 +308,7 @@ ${table(['Report', 'Outcome', 'Logs (tree size, consistent, scanned)', 'Unexpect
     m.unexpected.length === 0 ? 'none' : m.unexpected.map((u) => `${code(`${u.logUrl} #${u.logIndex}`)}: ${e(u.identity)} (${e(u.issuer)}) signed ${u.digest === null ? 'an artifact the log does not name' : code(u.digest)}${u.imageReference === undefined ? '' : ` (${e(u.imageReference)})`}`).join('<br>'),
   ]), 'No log monitor report was given.')}
 <h2>Deviations</h2>
-<p>Deviations (number, description, impact, disposition):</p>
-<table class="sign"><tbody><tr><td>&nbsp;</td></tr></tbody></table>
-<h2>Approval</h2>
-<table class="sign"><thead><tr><th>Role</th><th>Name</th><th>Signature</th><th style="width:18%">Date</th></tr></thead><tbody>
-<tr><th>Prepared by</th><td></td><td></td><td></td></tr>
-<tr><th>Reviewed by</th><td></td><td></td><td></td></tr>
-<tr><th>Approved by (QA)</th><td></td><td></td><td></td></tr>
-</tbody></table>
+${signatureBlock('Deviations (number, description, impact, disposition):', ['Prepared by', 'Reviewed by', 'Approved by (QA)'])}
 <p class="small">The SHA-256 above is that of pq-report.json, the electronic record this page renders (sha256sum pq-report.json prints it). Durations are those the gate recorded per decision (tag resolution, discovery, verification, policy, audit); cached decisions are counted in "all".</p>
 </body>
 </html>

@@ -200,6 +200,19 @@ const VERDICT: Readonly<Record<QualificationCaseStatus, { text: string; class: s
  * SHA-256 of report.json, the record this page renders: the signed paper
  * names the exact electronic record it approves.
  */
+/**
+ * The blank the signed paper needs: further deviations a reviewer adds by
+ * hand, then one signature row per role (name, signature, date).
+ */
+export function signatureBlock(deviationsPrompt: string, roles: readonly string[]): string {
+  return `<p>${escapeHtml(deviationsPrompt)}</p>
+<table class="sign"><tbody><tr><td>&nbsp;</td></tr></tbody></table>
+<h2>Approval</h2>
+<table class="sign"><thead><tr><th>Role</th><th>Name</th><th>Signature</th><th style="width:18%">Date</th></tr></thead><tbody>
+${roles.map((role) => `<tr><th>${escapeHtml(role)}</th><td></td><td></td><td></td></tr>`).join('\n')}
+</tbody></table>`;
+}
+
 export function renderQualificationHtml(report: QualificationReport, jsonSha256?: string): string {
   const e = escapeHtml;
   const { summary } = report;
@@ -272,14 +285,7 @@ ${rows.join('\n')}
 <p class="small">A case passes when the observed outcome, error code and per-signature reason equal the expectation. A case not executed is neither passed nor failed: it is a deviation.</p>
 <h2>Deviations</h2>
 ${deviations}
-<p>Further deviations (number, description, impact, disposition):</p>
-<table class="sign"><tbody><tr><td>&nbsp;</td></tr></tbody></table>
-<h2>Approval</h2>
-<table class="sign"><thead><tr><th>Role</th><th>Name</th><th>Signature</th><th style="width:18%">Date</th></tr></thead><tbody>
-<tr><th>Executed by</th><td></td><td></td><td></td></tr>
-<tr><th>Reviewed by</th><td></td><td></td><td></td></tr>
-<tr><th>Approved by (QA)</th><td></td><td></td><td></td></tr>
-</tbody></table>
+${signatureBlock('Further deviations (number, description, impact, disposition):', ['Executed by', 'Reviewed by', 'Approved by (QA)'])}
 <p class="small">The SHA-256 above is that of report.json, the electronic record this page renders (sha256sum report.json prints it): the signatures approve exactly that record. Manifest hashes are recomputed with: cd DIR &amp;&amp; find ENTRIES -type f | LC_ALL=C sort | xargs sha256sum | sha256sum.</p>
 </body>
 </html>
