@@ -83,6 +83,8 @@ export async function buildExecutable(output: string = EXECUTABLE): Promise<Exec
     outfile: bundle,
     // No source map: the executable carries no sources to map to.
     sourcemap: false,
+    minifyWhitespace: true,
+    minifySyntax: true,
     legalComments: 'eof',
     logLevel: 'warning',
     // import.meta.url is read only outside an executable (src/shipped.ts and src/version.ts check first).
