@@ -1,3 +1,8 @@
+/**
+ * Exit codes and the report of a failed command, shared by src/cli/main.ts and
+ * the commands it loads when they run (src/cli/verify.ts): a module of its own
+ * so that neither has to load the other.
+ */
 import { SigverifyError } from '../errors.ts';
 import type { VerificationResult } from '../index.ts';
 import { errorDocument, failedResultDocument } from './documents.ts';

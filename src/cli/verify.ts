@@ -4,15 +4,12 @@
  * `--version`) do not load verification.
  */
 import { readCapped } from '../io/read-capped.ts';
-// The public API's own modules (the symbols src/index.ts re-exports), not the
-// index itself: a cold `verify` should load verification, not the processor,
-// audit and qualification code.
 import { DEFAULT_LIMITS, SigverifyError, type TrustSource, type VerificationResult, configuredTrustSource, trustedRootFile, verifyBundleFile, verifyImage } from '../index.ts';
 import { TEST_TRUST_ROOT_WARNING, certificateAuthorityTrust } from '../trust.ts';
 import { quote } from '../text/quote.ts';
 import { readKeyFile } from '../io/local-files.ts';
 import { type Io, describeOutcome, describeSigner } from './io.ts';
-import { type VerifyBundleCommand, type VerifyCommand } from './args.ts';
+import type { VerifyBundleCommand, VerifyCommand } from './args.ts';
 import { requireFiles } from './flags.ts';
 import { EXIT, PURPOSE_WORD, reportError } from './report.ts';
 
