@@ -1,5 +1,5 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { readFileCapped } from '../io/read-capped.ts';
 import { parseJson } from '../json/parse.ts';
