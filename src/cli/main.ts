@@ -1,6 +1,6 @@
 // Every command is loaded when it runs (dynamic import), so that `--version`
-// and `help` load no verification code and `verify` no processor, audit or
-// qualification code: most of a cold start is evaluating modules.
+// and `help` load no verification code and a command none of the others':
+// most of a cold start is evaluating modules.
 import { VERSION } from '../version.ts';
 import { type Io, guardIo, processIo } from './io.ts';
 import { checkArgumentSizes, parseCommand } from './args.ts';
