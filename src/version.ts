@@ -1,13 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { embeddedFile, shippedPath } from './shipped.ts';
+import { embeddedFile, shippedPath, valueAtStartup } from './shipped.ts';
 
 const versionOf = (packageJson: Buffer): string => (JSON.parse(packageJson.toString('utf8')) as { version: string }).version;
 
-const PACKAGE_JSON = shippedPath('package.json');
+function readVersion(): string {
+  const path = shippedPath('package.json');
+  return versionOf(embeddedFile(path) ?? readFileSync(path));
+}
 
-/** The package version, read once from the shipped package.json (src/shipped.ts). */
-export const VERSION: string = versionOf(embeddedFile(PACKAGE_JSON) ?? readFileSync(PACKAGE_JSON));
+/**
+ * The package version, read once from the shipped package.json
+ * (src/shipped.ts); in a startup snapshot, when the snapshot starts.
+ */
+export let VERSION: string = valueAtStartup(readVersion, (value) => {
+  VERSION = value;
+});
 
 /** The installed version of a dependency, for reports (`undefined` when it cannot be found). */
 export function dependencyVersion(name: string): string | undefined {
@@ -15,7 +22,8 @@ export function dependencyVersion(name: string): string | undefined {
     // The single executable has its dependencies bundled, and carries their package.json files.
     const embedded = embeddedFile(shippedPath(`node_modules/${name}/package.json`));
     if (embedded !== undefined) return versionOf(embedded);
-    return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
+    // node:module is loaded when asked: Node does not support it in a startup snapshot.
+    return (process.getBuiltinModule('node:module').createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
   } catch {
     return undefined;
   }

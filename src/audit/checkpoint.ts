@@ -1,5 +1,5 @@
 import { type KeyObject, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import type { Digest } from '../reference/index.ts';
 import { canonicalJson, sha256Hex } from './canonical-json.ts';

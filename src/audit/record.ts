@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ErrorCode, SigverifyError } from '../errors.ts';
 import type { GithubWorkflowClaims, SanKind } from '../policy/index.ts';
 import { type Digest, isDigest } from '../reference/index.ts';

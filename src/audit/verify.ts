@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Limits, resolveLimits } from '../limits.ts';
 import { sha256Hex } from './canonical-json.ts';
 import { AUDIT_CHECKPOINT_MEDIA_TYPE, AuditCheckpointSchema, type CheckpointVerifier, checkpointSignedBytes } from './checkpoint.ts';

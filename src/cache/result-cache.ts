@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalDigest } from '../audit/canonical-json.ts';
 import { ensurePrivateDirectory, readOwnedFileIfPresent, writePrivateFile } from '../io/local-files.ts';
 import { type Limits, resolveLimits } from '../limits.ts';

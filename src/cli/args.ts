@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type PolicyInput } from '../index.ts';
+import type { PolicyInput } from '../index.ts';
 import { type IgnoredFlag, parseFlags, usage } from './flags.ts';
 
 /**

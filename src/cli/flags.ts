@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SigverifyError } from '../index.ts';
+import { SigverifyError } from '../errors.ts';
 
 /**
  * One flag parser for every command: node's `util.parseArgs` (strict) plus

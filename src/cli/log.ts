@@ -8,7 +8,7 @@ import { errorDocument } from './documents.ts';
 import { asksForJson, parseFlags, requireFiles, usage } from './flags.ts';
 import { LOG_HELP } from './help.ts';
 import type { Io } from './io.ts';
-import { defaultTrust } from './main.ts';
+import { defaultTrust } from './verify.ts';
 
 /**
  * `sigverify log audit`: the site's transparency-log audit. Exit 0 clean,

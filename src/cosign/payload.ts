@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SignatureRejected } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import { type Digest, isDigest } from '../reference/index.ts';

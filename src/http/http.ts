@@ -2,7 +2,7 @@ import { type Readable, type Transform, pipeline } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { constants as zlib, createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Agent, Dispatcher } from 'undici';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ErrorDetails, SigverifyError } from '../errors.ts';
 import type { Limits } from '../limits.ts';
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { readCapped } from '../io/read-capped.ts';
 import { parseJson } from '../json/parse.ts';

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tlogVerifier } from '../bundle/tlog-body.ts';
 import { parseJson } from '../json/parse.ts';
 import { certificateIdentity, parseCertificate } from '../policy/index.ts';

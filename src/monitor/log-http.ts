@@ -2,7 +2,7 @@ import { SigverifyError } from '../errors.ts';
 import { type HttpContext, redactUrl, send } from '../http/http.ts';
 import { parseJson } from '../json/parse.ts';
 import type { Limits } from '../limits.ts';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * A transparency log over HTTP, for the monitor: every request through the

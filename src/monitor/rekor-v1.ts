@@ -1,7 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { crypto } from '@sigstore/core';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from '../audit/canonical-json.ts';
 import { SigverifyError } from '../errors.ts';
 import { rootFromInclusionProof } from '../verify/checkpoint.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { ensurePrivateDirectory, readOwnedFileIfPresent, writePrivateFile } from '../io/local-files.ts';
 import { parseJson } from '../json/parse.ts';

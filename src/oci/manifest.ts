@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';

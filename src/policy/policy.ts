@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { parseValue } from '../json/parse.ts';
 import type { GithubWorkflowClaims } from './certificate.ts';

@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalDigest } from '../audit/canonical-json.ts';
 import { predicateTypeOf } from '../cosign/predicate-types.ts';
 import { SigverifyError } from '../errors.ts';

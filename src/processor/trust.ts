@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type TrustConfig, TrustConfigSchema, type TrustSource, trustSourceFrom } from '../trust-root/index.ts';
 
 /**

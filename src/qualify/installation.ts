@@ -3,9 +3,8 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { arch, hostname, release, type, version } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
-import { PACKAGE_DIRECTORY } from '../shipped.ts';
+import { isEmbedded, packageDirectory } from '../shipped.ts';
 
 /**
  * Installation integrity for the IQ/OQ record: what exactly was qualified.
@@ -87,13 +86,13 @@ export async function hashTree(root: string, entries: readonly string[]): Promis
 /** Where this module runs from: `dist` (the installed package) or `src` (a checkout, under a TypeScript-aware runner). */
 function codeDirectory(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
-  return relative(PACKAGE_DIRECTORY, join(here, '..')).split(sep).join('/') || 'dist';
+  return relative(packageDirectory(), join(here, '..')).split(sep).join('/') || 'dist';
 }
 
 /** Hashes the executable, the package and the kit that this run uses. */
 export async function installationIntegrity(kitDirectory: string | undefined): Promise<Installation> {
   const executable = { path: process.execPath, sha256: await sha256File(process.execPath) };
-  if (isSea()) return { executable };
-  const pkg = await hashTree(PACKAGE_DIRECTORY, [codeDirectory(), 'package.json', 'schemas', 'trust-root']);
+  if (isEmbedded()) return { executable };
+  const pkg = await hashTree(packageDirectory(), [codeDirectory(), 'package.json', 'schemas', 'trust-root']);
   return { executable, package: pkg, ...(kitDirectory === undefined ? {} : { kit: await hashTree(kitDirectory, ['.']) }) };
 }

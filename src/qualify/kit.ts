@@ -1,20 +1,23 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { readFileCapped } from '../io/read-capped.ts';
 import { parseJson } from '../json/parse.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
 import { type Digest, isDigest } from '../reference/index.ts';
-import { shippedPath } from '../shipped.ts';
+import { shippedPath, valueAtStartup } from '../shipped.ts';
 
 /**
  * The qualification kit: the fixtures shipped in the package (`files` in
  * package.json) — the signed OCI image layout, the private test Sigstore's
  * trusted_root.json, the expired TUF repository and `fixtures.json`, which
  * says what each image is and which policy verifies it. Located next to the
- * code (src/shipped.ts), or carried inside the single executable.
+ * code (src/shipped.ts), or carried inside the single executable (located
+ * when sigverify starts: src/shipped.ts, `valueAtStartup`).
  */
-export const DEFAULT_KIT_DIRECTORY = shippedPath('fixtures');
+export let DEFAULT_KIT_DIRECTORY: string = valueAtStartup(() => shippedPath('fixtures'), (value) => {
+  DEFAULT_KIT_DIRECTORY = value;
+});
 
 export interface KitImage {
   readonly tag: string;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUDIT_CHECKPOINT_MEDIA_TYPE, type AuditVerification, percentile, verifyAuditLog } from '../audit/index.ts';
 import { AuditRecordSchema } from '../audit/record.ts';
 import { readLines } from '../audit/lines.ts';

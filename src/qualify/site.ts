@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditLog, verifyAuditLog } from '../audit/index.ts';
 import { legacySignatureTag } from '../discovery/index.ts';
 import { SigverifyError, isSigverifyError } from '../errors.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ANNOTATION_REKOR_BUNDLE } from '../cosign/constants.ts';
 import { SigverifyError } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ErrorDetails, SigverifyError } from '../errors.ts';
 import { type CredentialSource, type Credentials, IDENTITY_TOKEN_USERNAME } from './credentials.ts';
 import { type HttpContext, type HttpRequest, isLoopbackHost, redactUrl, send } from '../http/http.ts';

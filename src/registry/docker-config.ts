@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS, type Limits } from '../limits.ts';
 import { readFileCapped } from '../io/read-capped.ts';
@@ -198,7 +197,8 @@ async function runCredentialHelper(
 
   const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
     const maxBytes = options.limits.maxAuthResponseBytes;
-    const child = spawn(command, ['get'], { env: options.env, stdio: ['pipe', 'pipe', 'ignore'] });
+    // node:child_process is loaded when a helper runs: Node does not support it in a startup snapshot (packaging/sea.ts).
+    const child = process.getBuiltinModule('node:child_process').spawn(command, ['get'], { env: options.env, stdio: ['pipe', 'pipe', 'ignore'] });
     const chunks: Buffer[] = [];
     let total = 0;
     // Settle on the first event; on timeout or overflow do not wait for 'close' (a grandchild may hold stdout open).

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { checkPrivateDirectory, ensurePrivateDirectory, readOwnedFileIfPresent } from '../io/local-files.ts';
 import { parseJson, parseValue } from '../json/parse.ts';

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SigverifyError } from '../errors.ts';
 import { DEFAULT_LIMITS } from '../limits.ts';
-import { shippedPath } from '../shipped.ts';
+import { shippedPath, valueAtStartup } from '../shipped.ts';
 import { type TrustRoot, parseTrustedRoot } from './trusted-root.ts';
 import { readOwnedCapped } from '../io/local-files.ts';
 
@@ -63,6 +63,9 @@ export function defaultTufCachePath(): string {
 /**
  * The initial root.json of the public-good repository, pinned in
  * `trust-root/public-good/root.json` (byte-identical to the seed @sigstore/tuf
- * embeds; `scripts/check-trust-root.ts` checks it). Shipped with the package.
+ * embeds; `scripts/check-trust-root.ts` checks it). Shipped with the package
+ * (located when sigverify starts: src/shipped.ts, `valueAtStartup`).
  */
-export const PUBLIC_GOOD_ROOT = shippedPath('trust-root/public-good/root.json');
+export let PUBLIC_GOOD_ROOT: string = valueAtStartup(() => shippedPath('trust-root/public-good/root.json'), (value) => {
+  PUBLIC_GOOD_ROOT = value;
+});

@@ -1,5 +1,5 @@
 import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SigverifyError } from '../errors.ts';
 import { parseJson } from '../json/parse.ts';
 import { type Digest, sha256Digest } from '../reference/index.ts';

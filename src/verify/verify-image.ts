@@ -1,5 +1,5 @@
 import type { Verifier } from '@sigstore/verify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { COSIGN_SIGN_PREDICATE_TYPE } from '../cosign/index.ts';
 import { predicateTypeOf } from '../cosign/predicate-types.ts';
 import { type ErrorCode, SigverifyError, isSigverifyError } from '../errors.ts';

@@ -1,6 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Updater } from 'tuf-js';
 import type { Config } from 'tuf-js';
 import { LengthOrHashMismatchError, UnsignedMetadataError } from '@tufjs/models/dist/error.js';
 import { BadVersionError, DownloadHTTPError, DownloadLengthMismatchError, ExpiredMetadataError, PersistError } from 'tuf-js/dist/error.js';
@@ -143,6 +142,9 @@ class TufClient implements TufOperations {
     const fetcher = this.#fetcher();
     let phase: Phase = 'metadata';
     try {
+      // tuf-js is loaded when a TUF repository is first read, not with this module: it loads `debug`, which reads
+      // DEBUG and the terminal's colours on load, and the single executable's startup snapshot must not hold those.
+      const { Updater } = await import('tuf-js');
       const updater = new Updater({
         metadataDir: this.#cache.metadataDir,
         metadataBaseUrl: fetcher.metadataBaseUrl,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { Metadata, MetadataKind, type Root, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
 // @tufjs/models exports its error classes only from this module (its index exports ValueError alone).
 import { LengthOrHashMismatchError, UnsignedMetadataError } from '@tufjs/models/dist/error.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ErrorCode, SigverifyError } from '../../errors.ts';
 import { parseJson } from '../../json/parse.ts';
 import type { ExpiredMetadata, TufRole } from '../trusted-root.ts';

@@ -1,5 +1,5 @@
 import type { X509Certificate } from '@sigstore/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type LegacyBundle, legacyCertificateDer, legacyLayerToBundle } from '../../bundle/legacy.ts';
 import {
   ATTESTATION_TAG_SUFFIX,
