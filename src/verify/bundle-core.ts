@@ -6,7 +6,7 @@ import { bundleCertificateDer, dedupeTlogEntries } from '../bundle/sigstore-bund
 import { tlogVerifier } from '../bundle/tlog-body.ts';
 import { SignatureRejected } from '../errors.ts';
 import type { Policy } from '../policy/index.ts';
-import { verifyDigestSignature } from './digest-signature.ts';
+import type { verifyDigestSignature } from './digest-signature.ts';
 import type { SignatureOutcome } from './result.ts';
 import { checkMaterialMatchesPolicy, checkSigner, checkTlogSigner } from './signer.ts';
 import { verifyInclusionIgnoringCheckpointName, withoutInclusionProofs } from './checkpoint.ts';
@@ -15,9 +15,15 @@ import { SigstoreRejected, verifyEntity } from './sigstore.ts';
 /**
  * What a bundle's signature is checked against: the artifact bytes (message
  * signature), nothing (DSSE: the envelope is the signed content), or a
- * sha256 digest when only that is known (message signature by digest).
+ * sha256 digest when only that is known (message signature by digest). The
+ * digest form carries its verifier (./digest-signature.ts), which its one
+ * caller loads when it needs it: it brings @noble/curves, about 10 MB of
+ * resident memory, which image verification never uses.
  */
-export type Artifact = { readonly kind: 'bytes'; readonly bytes: Buffer } | { readonly kind: 'envelope' } | { readonly kind: 'digest'; readonly sha256: Buffer };
+export type Artifact =
+  | { readonly kind: 'bytes'; readonly bytes: Buffer }
+  | { readonly kind: 'envelope' }
+  | { readonly kind: 'digest'; readonly sha256: Buffer; readonly verifyDigestSignature: typeof verifyDigestSignature };
 
 export type VerifiedBundle = Pick<SignatureOutcome, 'identity' | 'identityKind' | 'issuer' | 'githubWorkflow' | 'publicKey' | 'tlog'>;
 
@@ -95,7 +101,7 @@ function signedEntity(json: SerializedBundle, artifact: Artifact): SignedEntity 
       compareSignature: (other: Buffer) => other.equals(signature),
       compareDigest: (digest: Buffer) => digestMatches && digest.equals(artifact.sha256),
       compareSignedDigest: (digest: Buffer) => digestMatches && digest.equals(artifact.sha256),
-      verifySignature: (key) => digestMatches && verifyDigestSignature(key, artifact.sha256, signature),
+      verifySignature: (key) => digestMatches && artifact.verifyDigestSignature(key, artifact.sha256, signature),
     },
   };
 }
