@@ -1,4 +1,4 @@
-import { close, fstat, open as openFd, read } from 'node:fs';
+import { close, closeSync, constants, fstat, fstatSync, open as openFd, openSync, read, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { SigverifyError } from '../errors.ts';
 import { embeddedFile } from '../shipped.ts';
@@ -14,13 +14,53 @@ import { embeddedFile } from '../shipped.ts';
  * buffer of that size plus one byte, so the usual case is open, fstat, one
  * read, close (no second read to see the end, no chunk list, no copy); a
  * file that reads longer or shorter than it said falls back to reading in
- * chunks to its end, still under the cap. The callback API in one promise:
- * for a blob of a few KiB, `FileHandle`'s per-call promises cost more CPU
- * than the reading.
+ * chunks to its end, still under the cap. Small regular files are read
+ * synchronously ({@link readSmallRegularFile}); the rest through the
+ * callback API in one promise: for a blob of a few KiB, `FileHandle`'s
+ * per-call promises cost more CPU than the reading.
  */
 export function readFileCapped(path: string, maxBytes: number): Promise<Buffer | undefined> {
   const embedded = embeddedFile(path);
   if (embedded !== undefined) return Promise.resolve(embedded.length > maxBytes ? undefined : embedded);
+  let small: { bytes: Buffer | undefined } | undefined;
+  try {
+    small = readSmallRegularFile(path, maxBytes);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+  return small === undefined ? readFileAsync(path, maxBytes) : Promise.resolve(small.bytes);
+}
+
+/** Files up to this size (by fstat) are read synchronously, see {@link readSmallRegularFile}. */
+const SYNC_READ_MAX_BYTES = 64 * 1024;
+
+/**
+ * A small regular file read synchronously: open (non-blocking, so that a
+ * FIFO or a device never stalls the open), fstat, one read, close: about
+ * 7 µs of CPU for a blob of a few KiB, against 30–45 µs for the same four
+ * steps through the thread pool, which is most of what reading an OCI
+ * layout costs a verification. The thread waits for at most one read of
+ * {@link SYNC_READ_MAX_BYTES}. `bytes` undefined: over the cap. Undefined
+ * when the file is not regular, is larger, or read shorter than fstat said:
+ * the caller reads it asynchronously instead. File-system errors (ENOENT, …)
+ * are thrown as they are.
+ */
+function readSmallRegularFile(path: string, maxBytes: number): { bytes: Buffer | undefined } | undefined {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > SYNC_READ_MAX_BYTES) return undefined;
+    const buffer = Buffer.allocUnsafeSlow(firstBufferLength(stats.size, maxBytes));
+    const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+    if (bytesRead === stats.size && bytesRead < buffer.length) return { bytes: buffer.subarray(0, bytesRead) };
+    // More than the cap was read (the buffer holds cap + 1 bytes): final. Any other surprise is read again, asynchronously.
+    return bytesRead > maxBytes ? { bytes: undefined } : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFileAsync(path: string, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     openFd(path, 'r', (openError, fd) => {
       if (openError !== null) return reject(openError);
