@@ -56,14 +56,15 @@ export function verifyBundleContent(
 
   let parsed: X509Certificate | undefined;
   try {
-    parsed = verifyEntity(verifier, () => signedEntity(unique, artifact));
+    // Without duplicate entries the bundle the caller parsed from `json` is the one to verify: not parsed again.
+    parsed = verifyEntity(verifier, () => signedEntity(unique === json ? bundle : bundleFromJSON(unique), artifact));
   } catch (error) {
     // A checkpoint signed under a name sigstore-js does not accept (docs/formats.md pitfall 11):
     // verify proofs and checkpoints with the log key ourselves, then let
     // sigstore-js verify everything else on the proof-less form.
     if (!(error instanceof SigstoreRejected) || error.sigstoreCode !== 'TLOG_INCLUSION_PROOF_ERROR') throw error;
     for (const entry of entries) verifyInclusionIgnoringCheckpointName(entry, trustedRoot);
-    parsed = verifyEntity(verifier, () => signedEntity(withoutInclusionProofs(unique), artifact));
+    parsed = verifyEntity(verifier, () => signedEntity(bundleFromJSON(withoutInclusionProofs(unique)), artifact));
   }
   const signer = checkSigner(material, policy, parsed);
 
@@ -87,8 +88,7 @@ export function verifyBundleContent(
  * compares the bundle's digest with the one given and checks the signature
  * over that digest; everything else is sigstore-js's own.
  */
-function signedEntity(json: SerializedBundle, artifact: Artifact): SignedEntity {
-  const bundle = bundleFromJSON(json);
+function signedEntity(bundle: Bundle, artifact: Artifact): SignedEntity {
   if (artifact.kind === 'bytes') return toSignedEntity(bundle, artifact.bytes);
   const entity = toSignedEntity(bundle);
   if (artifact.kind === 'envelope' || bundle.content.$case !== 'messageSignature') return entity;
