@@ -124,7 +124,9 @@ type Attempt = { kind: 'response'; response: HttpResponse } | { kind: 'network-e
 async function attemptOnce(request: HttpRequest, ctx: HttpContext): Promise<Attempt> {
   const deadline = new AbortController();
   const timeout = deadline.signal;
-  const timer = setTimeout(() => deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ctx.limits.requestTimeoutMs);
+  const timer = setTimeout(() => {
+    deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, ctx.limits.requestTimeoutMs);
   timer.unref();
   const signal = ctx.signal === undefined ? timeout : AbortSignal.any([ctx.signal, timeout]);
   try {

@@ -26,7 +26,8 @@ export function readFileCapped(path: string, maxBytes: number): Promise<Buffer |
   try {
     small = readSmallRegularFile(path, maxBytes);
   } catch (error) {
-    return Promise.reject(error as Error);
+    // File-system errors (ENOENT, …) reject, as from the asynchronous path.
+    return Promise.reject(asError(error));
   }
   return small === undefined ? readFileAsync(path, maxBytes) : Promise.resolve(small.bytes);
 }
@@ -46,7 +47,8 @@ const SYNC_READ_MAX_BYTES = 64 * 1024;
  * are thrown as they are.
  */
 function readSmallRegularFile(path: string, maxBytes: number): { bytes: Buffer | undefined } | undefined {
-  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  // O_NONBLOCK: a FIFO opens without waiting for a writer (and is then left to the asynchronous path).
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile() || stats.size > SYNC_READ_MAX_BYTES) return undefined;
@@ -63,23 +65,47 @@ function readSmallRegularFile(path: string, maxBytes: number): { bytes: Buffer |
 function readFileAsync(path: string, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     openFd(path, 'r', (openError, fd) => {
-      if (openError !== null) return reject(openError);
-      const finish = (error: Error | null, bytes?: Buffer): void => {
+      if (openError !== null) {
+        reject(openError);
+        return;
+      }
+      const finish = (error: unknown, bytes?: Buffer): void => {
         close(fd, (closeError) => {
-          const failure = error ?? closeError;
-          if (failure !== null) reject(failure);
+          const failure: unknown = error ?? closeError;
+          if (failure !== null && failure !== undefined) reject(asError(failure));
           else resolve(bytes);
         });
       };
       fstat(fd, (statError, stats) => {
-        if (statError !== null) return finish(statError);
+        if (statError !== null) {
+          finish(statError);
+          return;
+        }
         const reader: ChunkReader = (buffer, offset, length) =>
-          new Promise((done, fail) => read(fd, buffer, offset, length, null, (e, n) => (e === null ? done(n) : fail(e))));
+          new Promise((done, fail) => {
+            read(fd, buffer, offset, length, null, (e, n) => {
+              if (e === null) done(n);
+              else fail(e);
+            });
+          });
         const first = Buffer.allocUnsafeSlow(firstBufferLength(stats.isFile() ? stats.size : undefined, maxBytes));
         read(fd, first, 0, first.length, null, (readError, bytesRead) => {
-          if (readError !== null) return finish(readError);
-          if (stats.isFile() && bytesRead === stats.size && bytesRead < first.length) return finish(null, first.subarray(0, bytesRead));
-          readRest(reader, first.subarray(0, bytesRead), maxBytes).then((bytes) => finish(null, bytes), (e: Error) => finish(e));
+          if (readError !== null) {
+            finish(readError);
+            return;
+          }
+          if (stats.isFile() && bytesRead === stats.size && bytesRead < first.length) {
+            finish(null, first.subarray(0, bytesRead));
+            return;
+          }
+          readRest(reader, first.subarray(0, bytesRead), maxBytes).then(
+            (bytes) => {
+              finish(null, bytes);
+            },
+            (error: unknown) => {
+              finish(error);
+            },
+          );
         });
       });
     });
@@ -123,6 +149,11 @@ async function readRest(readChunk: ChunkReader, head: Buffer, maxBytes: number):
 }
 
 const CHUNK_BYTES = 64 * 1024;
+
+/** node:fs fails with Errors; anything else thrown on the way is wrapped, not lost. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
 
 /** {@link readFileCapped}, with LIMIT_EXCEEDED for a file over the cap. */
 export async function readCapped(path: string, maxBytes: number): Promise<Buffer> {

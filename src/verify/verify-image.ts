@@ -150,9 +150,13 @@ export async function resolveReference(reference: string, options: ResolveOption
  */
 function verificationDeadline(timeoutMs: number, caller: AbortSignal | undefined): { signal: AbortSignal; release: () => void } {
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), timeoutMs);
+  const timer = setTimeout(() => {
+    deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, timeoutMs);
   timer.unref();
-  return { signal: caller === undefined ? deadline.signal : AbortSignal.any([deadline.signal, caller]), release: () => clearTimeout(timer) };
+  return { signal: caller === undefined ? deadline.signal : AbortSignal.any([deadline.signal, caller]), release: () => {
+      clearTimeout(timer);
+    } };
 }
 
 /** A trust root with what is derived from it once: sigstore-js's verifier, whether it is a test root. */
