@@ -17,8 +17,8 @@ import { SigstoreRejected, verifyEntity } from './sigstore.ts';
  * signature), nothing (DSSE: the envelope is the signed content), or a
  * sha256 digest when only that is known (message signature by digest). The
  * digest form carries its verifier (./digest-signature.ts), which its one
- * caller loads when it needs it: it brings @noble/curves, about 10 MB of
- * resident memory, which image verification never uses.
+ * caller loads when it needs it: it brings @noble/curves (15 modules, a few
+ * MB of resident memory per thread), which image verification never uses.
  */
 export type Artifact =
   | { readonly kind: 'bytes'; readonly bytes: Buffer }

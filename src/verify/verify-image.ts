@@ -146,7 +146,7 @@ export async function resolveReference(reference: string, options: ResolveOption
  * signal. A timer the verification stops when it is over, rather than
  * `AbortSignal.timeout`, whose timer and signal would stay alive for the
  * whole timeout (two minutes) after each verification: at a few hundred
- * verifications a second, tens of thousands of them held in memory.
+ * verifications a second, tens of thousands of them pending at once.
  */
 function verificationDeadline(timeoutMs: number, caller: AbortSignal | undefined): { signal: AbortSignal; release: () => void } {
   const deadline = new AbortController();
@@ -154,9 +154,10 @@ function verificationDeadline(timeoutMs: number, caller: AbortSignal | undefined
     deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
   }, timeoutMs);
   timer.unref();
-  return { signal: caller === undefined ? deadline.signal : AbortSignal.any([deadline.signal, caller]), release: () => {
-      clearTimeout(timer);
-    } };
+  const release = (): void => {
+    clearTimeout(timer);
+  };
+  return { signal: caller === undefined ? deadline.signal : AbortSignal.any([deadline.signal, caller]), release };
 }
 
 /** A trust root with what is derived from it once: sigstore-js's verifier, whether it is a test root. */
