@@ -66,10 +66,15 @@ export interface HttpRequest {
   readonly redirects?: 'any-origin' | 'same-origin';
 }
 
+/** What callers read of response headers: one field by name, repeated fields joined by ", " (WHATWG `Headers.get`). */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 export interface HttpResponse {
   /** 2xx, 401, 403, 404 or one of the request's `callerStatuses`: every other status is retried or thrown here. */
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: ResponseHeaders;
   /** The URL that answered, after redirects. */
   readonly url: URL;
   /** The whole body of a 2xx; for other statuses at most `limits.maxErrorBodyBytes` of it. */
@@ -109,10 +114,29 @@ export async function send(request: HttpRequest, ctx: HttpContext): Promise<Http
 
 type Attempt = { kind: 'response'; response: HttpResponse } | { kind: 'network-error'; cause: unknown };
 
-/** One try: redirects, status and body under a single deadline (headers AND body). */
+/**
+ * One try: redirects, status and body under a single deadline (headers AND
+ * body). The deadline is a timer cleared as soon as the try ends, rather than
+ * `AbortSignal.timeout`, whose timer and signal stay alive for the whole
+ * timeout after the response is read (thousands of them at a few hundred
+ * requests a second).
+ */
 async function attemptOnce(request: HttpRequest, ctx: HttpContext): Promise<Attempt> {
-  const timeout = AbortSignal.timeout(ctx.limits.requestTimeoutMs);
+  const deadline = new AbortController();
+  const timeout = deadline.signal;
+  const timer = setTimeout(() => {
+    deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, ctx.limits.requestTimeoutMs);
+  timer.unref();
   const signal = ctx.signal === undefined ? timeout : AbortSignal.any([ctx.signal, timeout]);
+  try {
+    return await attemptUntil(request, signal, timeout, ctx);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function attemptUntil(request: HttpRequest, signal: AbortSignal, timeout: AbortSignal, ctx: HttpContext): Promise<Attempt> {
   let url = request.url;
   try {
     const fetched = await followingRedirects(request, signal, ctx);
@@ -139,7 +163,7 @@ async function attemptOnce(request: HttpRequest, ctx: HttpContext): Promise<Atte
 /** A response as both transports give it: status, headers, and the body as a stream of byte chunks. */
 interface RawResponse {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: ResponseHeaders;
   /** Reads the next chunk; undefined at the end of the body. */
   next(): Promise<Uint8Array | undefined>;
   /** Stops reading: the rest of the body is not wanted. */
@@ -283,14 +307,27 @@ const MAX_CONTENT_CODINGS = 5;
 /** Most bytes read and thrown away to keep a connection reusable (undici's own default for `dump`). */
 const DRAIN_LIMIT_BYTES = 128 * 1024;
 
-/** undici's header object as WHATWG Headers (what HttpResponse exposes); repeated headers joined by ", " as fetch does. */
-function headersOf(raw: Dispatcher.ResponseData['headers']): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
-  }
-  return headers;
+/**
+ * undici's header object read as `Headers.get` reads (names are lower-case in
+ * it; values trimmed of HTTP whitespace; repeated fields joined by ", " as
+ * fetch does), field by field when asked: a WHATWG `Headers` built per
+ * response cost more CPU than reading the two or three fields a registry
+ * client looks at.
+ */
+function headersOf(raw: Dispatcher.ResponseData['headers']): ResponseHeaders {
+  return {
+    get(name: string): string | null {
+      const key = name.toLowerCase();
+      const value = Object.hasOwn(raw, key) ? raw[key] : undefined;
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.map(trimHttpWhitespace).join(', ') : trimHttpWhitespace(value);
+    },
+  };
+}
+
+/** Fetch's header-value normalisation: leading and trailing HTTP whitespace (tab, space, CR, LF) removed. */
+function trimHttpWhitespace(value: string): string {
+  return value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
 }
 
 /**
@@ -440,7 +477,7 @@ function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
 }
 
 // Content-Length counts encoded bytes; with a content-coding the decoded size is unknown until read.
-function declaredLength(headers: Headers): number | undefined {
+function declaredLength(headers: ResponseHeaders): number | undefined {
   const encoding = headers.get('content-encoding');
   if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') return undefined;
   const length = headers.get('content-length');

@@ -6,7 +6,7 @@ import { bundleCertificateDer, dedupeTlogEntries } from '../bundle/sigstore-bund
 import { tlogVerifier } from '../bundle/tlog-body.ts';
 import { SignatureRejected } from '../errors.ts';
 import type { Policy } from '../policy/index.ts';
-import { verifyDigestSignature } from './digest-signature.ts';
+import type { verifyDigestSignature } from './digest-signature.ts';
 import type { SignatureOutcome } from './result.ts';
 import { checkMaterialMatchesPolicy, checkSigner, checkTlogSigner } from './signer.ts';
 import { verifyInclusionIgnoringCheckpointName, withoutInclusionProofs } from './checkpoint.ts';
@@ -15,9 +15,15 @@ import { SigstoreRejected, verifyEntity } from './sigstore.ts';
 /**
  * What a bundle's signature is checked against: the artifact bytes (message
  * signature), nothing (DSSE: the envelope is the signed content), or a
- * sha256 digest when only that is known (message signature by digest).
+ * sha256 digest when only that is known (message signature by digest). The
+ * digest form carries its verifier (./digest-signature.ts), which its one
+ * caller loads when it needs it: it brings @noble/curves (15 modules, a few
+ * MB of resident memory per thread), which image verification never uses.
  */
-export type Artifact = { readonly kind: 'bytes'; readonly bytes: Buffer } | { readonly kind: 'envelope' } | { readonly kind: 'digest'; readonly sha256: Buffer };
+export type Artifact =
+  | { readonly kind: 'bytes'; readonly bytes: Buffer }
+  | { readonly kind: 'envelope' }
+  | { readonly kind: 'digest'; readonly sha256: Buffer; readonly verifyDigestSignature: typeof verifyDigestSignature };
 
 export type VerifiedBundle = Pick<SignatureOutcome, 'identity' | 'identityKind' | 'issuer' | 'githubWorkflow' | 'publicKey' | 'tlog'>;
 
@@ -50,14 +56,15 @@ export function verifyBundleContent(
 
   let parsed: X509Certificate | undefined;
   try {
-    parsed = verifyEntity(verifier, () => signedEntity(unique, artifact));
+    // Without duplicate entries the bundle the caller parsed from `json` is the one to verify: not parsed again.
+    parsed = verifyEntity(verifier, () => signedEntity(unique === json ? bundle : bundleFromJSON(unique), artifact));
   } catch (error) {
     // A checkpoint signed under a name sigstore-js does not accept (docs/formats.md pitfall 11):
     // verify proofs and checkpoints with the log key ourselves, then let
     // sigstore-js verify everything else on the proof-less form.
     if (!(error instanceof SigstoreRejected) || error.sigstoreCode !== 'TLOG_INCLUSION_PROOF_ERROR') throw error;
     for (const entry of entries) verifyInclusionIgnoringCheckpointName(entry, trustedRoot);
-    parsed = verifyEntity(verifier, () => signedEntity(withoutInclusionProofs(unique), artifact));
+    parsed = verifyEntity(verifier, () => signedEntity(bundleFromJSON(withoutInclusionProofs(unique)), artifact));
   }
   const signer = checkSigner(material, policy, parsed);
 
@@ -81,8 +88,7 @@ export function verifyBundleContent(
  * compares the bundle's digest with the one given and checks the signature
  * over that digest; everything else is sigstore-js's own.
  */
-function signedEntity(json: SerializedBundle, artifact: Artifact): SignedEntity {
-  const bundle = bundleFromJSON(json);
+function signedEntity(bundle: Bundle, artifact: Artifact): SignedEntity {
   if (artifact.kind === 'bytes') return toSignedEntity(bundle, artifact.bytes);
   const entity = toSignedEntity(bundle);
   if (artifact.kind === 'envelope' || bundle.content.$case !== 'messageSignature') return entity;
@@ -95,7 +101,7 @@ function signedEntity(json: SerializedBundle, artifact: Artifact): SignedEntity 
       compareSignature: (other: Buffer) => other.equals(signature),
       compareDigest: (digest: Buffer) => digestMatches && digest.equals(artifact.sha256),
       compareSignedDigest: (digest: Buffer) => digestMatches && digest.equals(artifact.sha256),
-      verifySignature: (key) => digestMatches && verifyDigestSignature(key, artifact.sha256, signature),
+      verifySignature: (key) => digestMatches && artifact.verifyDigestSignature(key, artifact.sha256, signature),
     },
   };
 }

@@ -41,7 +41,7 @@ export async function verifyBundleFile(bundleBytes: Uint8Array, input: ArtifactI
       if (messageDigest.algorithm !== HashAlgorithm.SHA2_256 || !messageDigest.digest.equals(sha256)) {
         throw new SignatureRejected('PAYLOAD_DIGEST_MISMATCH', 'bundle message digest does not match the artifact');
       }
-      artifact = 'bytes' in input ? { kind: 'bytes', bytes: input.bytes } : { kind: 'digest', sha256 };
+      artifact = 'bytes' in input ? { kind: 'bytes', bytes: input.bytes } : { kind: 'digest', sha256, verifyDigestSignature: (await import('./digest-signature.ts')).verifyDigestSignature };
     }
     const verified = verifyBundleContent(bundle, json, artifact, policy, createSigstoreVerifier(root, policy), root.trustedRoot);
     return { verified: true, bundleMediaType: bundle.mediaType, trustRoot: { source: root.source, digest: root.digest }, ...verified };

@@ -81,6 +81,8 @@ interface ResolutionInternals {
   readonly image: ResolvedImage;
   readonly store: ContentStore;
   readonly signal: AbortSignal;
+  /** Stops the verification deadline's timer (once the verification that resolved is over). */
+  readonly release: () => void;
   /** The platform whose single image's config resolution already read: not fetched again. */
   readonly checkedPlatform?: string;
 }
@@ -111,27 +113,51 @@ export interface ResolveOptions {
 export async function resolveReference(reference: string, options: ResolveOptions): Promise<ResolvedReference> {
   const ref = parseReference(reference);
   const limits = resolveLimits(options.limits);
-  const signal = AbortSignal.any([AbortSignal.timeout(limits.verificationTimeoutMs), ...(options.signal ? [options.signal] : [])]);
-  const store = options.stores.open(ref, signal);
-  // A digest reference already is an identity: like cosign, verify its signatures without the
-  // manifest (a registry may hold the signatures of an image it no longer holds), and fetch
-  // the manifest only for what needs it (a platform; a message signature's artifact).
-  const image: ResolvedImage = ref.digest !== undefined && options.platform === undefined
-    ? { digest: ref.digest }
-    : await resolveImage(store, ref, reference, limits);
-  let pinned = pinnedReference(ref, image.digest);
-  let checkedPlatform: string | undefined;
-  if (options.platform !== undefined) {
-    const platform = parsePlatform(options.platform);
-    if (image.kind === 'index') pinned = pinnedReference(ref, selectPlatform(image.manifest as ImageIndex, platform, `${reference} (${image.digest})`).digest);
-    else {
-      await checkPlatform(store, image, platform, reference, limits);
-      checkedPlatform = options.platform;
+  const { signal, release } = verificationDeadline(limits.verificationTimeoutMs, options.signal);
+  try {
+    const store = options.stores.open(ref, signal);
+    // A digest reference already is an identity: like cosign, verify its signatures without the
+    // manifest (a registry may hold the signatures of an image it no longer holds), and fetch
+    // the manifest only for what needs it (a platform; a message signature's artifact).
+    const image: ResolvedImage = ref.digest !== undefined && options.platform === undefined
+      ? { digest: ref.digest }
+      : await resolveImage(store, ref, reference, limits);
+    let pinned = pinnedReference(ref, image.digest);
+    let checkedPlatform: string | undefined;
+    if (options.platform !== undefined) {
+      const platform = parsePlatform(options.platform);
+      if (image.kind === 'index') pinned = pinnedReference(ref, selectPlatform(image.manifest as ImageIndex, platform, `${reference} (${image.digest})`).digest);
+      else {
+        await checkPlatform(store, image, platform, reference, limits);
+        checkedPlatform = options.platform;
+      }
     }
+    const resolved: ResolvedReference = { reference, digest: image.digest, ...(image.kind === undefined ? {} : { kind: image.kind }), pinnedReference: pinned };
+    resolutions.set(resolved, { ref, image, store, signal, release, ...(checkedPlatform === undefined ? {} : { checkedPlatform }) });
+    return resolved;
+  } catch (error) {
+    release();
+    throw error;
   }
-  const resolved: ResolvedReference = { reference, digest: image.digest, ...(image.kind === undefined ? {} : { kind: image.kind }), pinnedReference: pinned };
-  resolutions.set(resolved, { ref, image, store, signal, ...(checkedPlatform === undefined ? {} : { checkedPlatform }) });
-  return resolved;
+}
+
+/**
+ * The verification deadline (limits.verificationTimeoutMs) with the caller's
+ * signal. A timer the verification stops when it is over, rather than
+ * `AbortSignal.timeout`, whose timer and signal would stay alive for the
+ * whole timeout (two minutes) after each verification: at a few hundred
+ * verifications a second, tens of thousands of them pending at once.
+ */
+function verificationDeadline(timeoutMs: number, caller: AbortSignal | undefined): { signal: AbortSignal; release: () => void } {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => {
+    deadline.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, timeoutMs);
+  timer.unref();
+  const release = (): void => {
+    clearTimeout(timer);
+  };
+  return { signal: caller === undefined ? deadline.signal : AbortSignal.any([deadline.signal, caller]), release };
 }
 
 /** A trust root with what is derived from it once: sigstore-js's verifier, whether it is a test root. */
@@ -196,7 +222,13 @@ export class ImageVerifier {
    * per-signature outcomes.
    */
   async verify(reference: string): Promise<VerificationResult> {
-    return this.verifyResolved(await this.resolve(reference));
+    const resolved = await this.resolve(reference);
+    try {
+      return await this.verifyResolved(resolved);
+    } finally {
+      // Nothing else holds this resolution: its deadline can stop.
+      internalsOf(resolved).release();
+    }
   }
 
   /**
