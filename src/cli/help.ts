@@ -270,7 +270,8 @@ Usage:
         and audit trail, as the site file names them (docs/qualification.md): the signed test image
         passes; an unsigned image, another identity, another issuer fail; with write access to the
         site's scratch repository, a modified image and a copied signature fail. Cases the site's
-        setup does not allow are NOT EXECUTED (deviations), never passed.
+        setup does not allow are NOT EXECUTED (deviations), never passed: exit 3 when any is, and
+        none failed.
   sigverify qualify pq --audit-log FILE [--audit-log FILE…] --from TIME --to TIME
                        [--monitor-report FILE…] [--site-name NAME] [--processor NAME] [--operator NAME]
                        [--output-dir DIR] [-o text|json]

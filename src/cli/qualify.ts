@@ -84,7 +84,11 @@ export async function runQualify(argv: readonly string[], io: Io): Promise<numbe
     const written = await writeQualificationReport(report, values['output-dir'] ?? defaultReportDirectory(report.reportId));
     io.stdout(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     io.stderr(`Qualification report: ${written.json}\n                      ${written.html}\n`);
-    return report.passed ? EXIT.passed : EXIT.failed;
+    // A case not executed is not passed: with no failure, the protocol is incomplete, which is
+    // "could not decide" (3) rather than success, so that a pipeline reading only the exit code
+    // does not take a partial qualification for a full one. The report says which cases and why.
+    if (!report.passed) return EXIT.failed;
+    return report.summary.notExecuted === 0 ? EXIT.passed : EXIT.undecided;
   } catch (error) {
     const code = isSigverifyError(error) ? error.code : 'INTERNAL_ERROR';
     io.stderr(`sigverify qualify: [${code}] ${error instanceof Error ? error.message : String(error)}\n`);
