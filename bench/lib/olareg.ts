@@ -6,10 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { freePort } from '../../test/helpers/registry/docker-registry.ts';
 import { type Peer, toolBinary } from './peer-tools.ts';
 
 export interface RunningOlareg {
@@ -17,18 +17,6 @@ export interface RunningOlareg {
   readonly url: string;
   readonly version: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export async function startOlareg(repoRoot: string): Promise<Peer<RunningOlareg>> {

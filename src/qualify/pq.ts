@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS } from '../limits.ts';
 import { VERSION } from '../version.ts';
 import { installationIntegrity, systemIdentity, type Installation, type SystemIdentity } from './installation.ts';
 import { type WrittenReport, writeReportFiles } from './files.ts';
-import { escapeHtml, newReportId, pageStyle, signatureBlock } from './report.ts';
+import { documentHead, escapeHtml, newReportId, signatureBlock } from './report.ts';
 
 /**
  * Performance qualification (PQ): how the gate behaved in production over a
@@ -258,15 +258,7 @@ export function renderPqHtml(report: PqReport, jsonSha256?: string): string {
   const decisionNames = [...new Set(Object.values(report.modules).flatMap((m) => Object.keys(m.decisions)))].sort();
   const d = report.durationMs;
   const durationRow = (label: string, s: PqDurations): string[] => [e(label), String(s.count), ms(s.p50), ms(s.p95), ms(s.max), `<strong class="${s.overLimit === 0 ? 'pass' : 'fail'}">${s.overLimit}</strong>`];
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(`${report.reportId}: ${report.protocol.name} ${verdict}`)}</title>
-<style>${pageStyle(`sigverify performance qualification report ${report.reportId}`)}</style>
-</head>
-<body>
+  return `${documentHead(`${report.reportId}: ${report.protocol.name} ${verdict}`, `sigverify performance qualification report ${report.reportId}`)}
 <h1>${e(report.protocol.name)}</h1>
 <p class="verdict ${report.passed ? 'pass' : 'fail'}">${verdict}: ${report.decisions} decisions from ${e(report.period.from)} to ${e(report.period.to)}</p>
 <h2>Record</h2>

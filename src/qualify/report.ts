@@ -148,7 +148,7 @@ function cssString(text: string): string {
 }
 
 /** The print style of sigverify's reports: A4 portrait, `header` (the report ID) at the top of every page, "Page X of Y" at the bottom. */
-export function pageStyle(header: string): string {
+function pageStyle(header: string): string {
   return `
 @page{size:A4 portrait;margin:16mm 12mm 18mm 12mm;
  @top-left{content:${cssString(header)};font:8pt system-ui,sans-serif;color:#444}
@@ -200,6 +200,19 @@ const VERDICT: Readonly<Record<QualificationCaseStatus, { text: string; class: s
  * SHA-256 of report.json, the record this page renders: the signed paper
  * names the exact electronic record it approves.
  */
+/** The start of a printable report: its title, and the page style with the running header every page carries. */
+export function documentHead(title: string, header: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${pageStyle(header)}</style>
+</head>
+<body>`;
+}
+
 /**
  * The blank the signed paper needs: further deviations a reviewer adds by
  * hand, then one signature row per role (name, signature, date).
@@ -259,15 +272,7 @@ export function renderQualificationHtml(report: QualificationReport, jsonSha256?
   const deviations = report.deviations.length === 0
     ? '<p>None recorded by the protocol.</p>'
     : `<table><colgroup><col style="width:14%"><col></colgroup><thead><tr><th>Case</th><th>Deviation</th></tr></thead><tbody>${report.deviations.map((d) => `<tr><td>${d.case === undefined ? '' : code(d.case)}</td><td>${e(d.text)}</td></tr>`).join('')}</tbody></table>`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(`${report.reportId}: ${report.protocol.name} ${verdict}`)}</title>
-<style>${pageStyle(`sigverify qualification report ${report.reportId}`)}</style>
-</head>
-<body>
+  return `${documentHead(`${report.reportId}: ${report.protocol.name} ${verdict}`, `sigverify qualification report ${report.reportId}`)}
 <h1>${e(report.protocol.name)}</h1>
 <p class="verdict ${report.passed ? (summary.notExecuted === 0 ? 'pass' : 'skip') : 'fail'}">${verdict}: ${summary.passed} of ${summary.total} cases passed${summary.failed === 0 ? '' : `, ${summary.failed} failed`}${summary.notExecuted === 0 ? '' : `, ${summary.notExecuted} not executed`}</p>
 <h2>Scope</h2>

@@ -55,7 +55,7 @@ export function registryBinary(): string {
 }
 
 /** A loopback port that was free a moment ago (bound to port 0, then released). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
